@@ -1,0 +1,3 @@
+package procstat
+
+var ParseRSS = parseRSS
