@@ -81,6 +81,9 @@ type Decoder struct {
 	firstN  int
 }
 
+// Started reports whether the response head has been read.
+func (d *Decoder) Started() bool { return d.inBody }
+
 // Feed parses the next bytes read from the connection. It returns an
 // error for a malformed or non-200 response, after which the Decoder must
 // not be used again.

@@ -1,8 +1,8 @@
-// Package wire is the payload format shared by the bench server and the
-// load generator: the data of every benchmark event starts with its
-// per-room sequence number and the publisher's wall-clock time, so that
-// the receiver can count lost events and measure publish-to-receive
-// latency without any side channel.
+// Package wire is what the bench server and the load generator share: the
+// event payload and the control answer. The data of every benchmark event
+// starts with its per-room sequence number and the publisher's wall-clock
+// time, so that the receiver can count lost events and measure
+// publish-to-receive latency without any side channel.
 //
 // A payload is ASCII "<seq> <unix-nanos> " padded with 'x' to the
 // requested size, with no CR or LF, so every implementation sends it as
@@ -65,4 +65,13 @@ func digits(p []byte, i int) (uint64, int, bool) {
 		return 0, 0, false
 	}
 	return v, i + 1, true
+}
+
+// PublishResult is the bench server's answer to POST /ctl/publish.
+type PublishResult struct {
+	Rounds   int     `json:"rounds"`    // rounds published
+	Events   int     `json:"events"`    // events published: rounds times rooms
+	FirstSeq uint64  `json:"first_seq"` // sequence number of the first round
+	Elapsed  float64 `json:"elapsed_s"`
+	Err      string  `json:"error,omitempty"` // the first Publish error, if any
 }
