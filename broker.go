@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"iter"
 	"log/slog"
 	"mime"
 	"net/http"
@@ -456,6 +457,21 @@ func (b *Broker) Client(id string) *Client {
 	return b.clients[id]
 }
 
+// Clients yields the connected clients, from a snapshot taken when the
+// iteration starts; no lock is held while yielding.
+func (b *Broker) Clients() iter.Seq[*Client] {
+	return func(yield func(*Client) bool) {
+		b.all.mu.Lock()
+		clients := slices.Clone(b.all.members)
+		b.all.mu.Unlock()
+		for _, c := range clients {
+			if !yield(c) {
+				return
+			}
+		}
+	}
+}
+
 // RoomSize returns the number of clients in room; "*" counts every client.
 func (b *Broker) RoomSize(name string) int {
 	if name == "*" {
@@ -628,11 +644,8 @@ func (b *Broker) Broadcast(ctx context.Context, filter func(*Client) bool, ev Ev
 	if b.isClosed() {
 		return ErrClosed
 	}
-	b.all.mu.Lock()
-	clients := slices.Clone(b.all.members)
-	b.all.mu.Unlock()
 	b.stats.published.Add(1)
-	for _, c := range clients {
+	for c := range b.Clients() {
 		if filter == nil || filter(c) {
 			c.enqueue(p, true)
 		}

@@ -98,6 +98,14 @@ func (c *Client) LastEventID() string { return c.lastEventID }
 // Done returns a channel closed when the stream is ending.
 func (c *Client) Done() <-chan struct{} { return c.done }
 
+// Queued returns the number of events and bytes waiting to be written to
+// the client.
+func (c *Client) Queued() (events, bytes int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.queue), c.qbytes
+}
+
 // Join adds the client to room. Joining a room the client is in already
 // does nothing. It returns [ErrInvalidRoom], [ErrClientGone], [ErrClosed]
 // or a [*LimitError] for Limits.MaxRoomsPerClient.
