@@ -1,0 +1,347 @@
+package sse
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"os"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// DisconnectReason says why a client's stream ended.
+type DisconnectReason int
+
+const (
+	// ReasonClientGone: the client closed the connection or a write
+	// failed.
+	ReasonClientGone DisconnectReason = iota + 1
+	// ReasonSlow: the client's queue overflowed Limits.QueueEvents or
+	// Limits.QueueBytes; what was queued is dropped.
+	ReasonSlow
+	// ReasonTimeout: one write took longer than Limits.WriteTimeout.
+	ReasonTimeout
+	// ReasonRemoved: [Broker.Remove] ended the stream.
+	ReasonRemoved
+	// ReasonShutdown: [Broker.Shutdown] ended the stream.
+	ReasonShutdown
+)
+
+func (r DisconnectReason) String() string {
+	switch r {
+	case ReasonClientGone:
+		return "client gone"
+	case ReasonSlow:
+		return "slow"
+	case ReasonTimeout:
+		return "write timeout"
+	case ReasonRemoved:
+		return "removed"
+	case ReasonShutdown:
+		return "shutdown"
+	}
+	return "unknown"
+}
+
+// Client is one connected event stream. It is created by [Broker.Add] and
+// its methods are safe for concurrent use. A Client must not be copied.
+type Client struct {
+	id          string
+	b           *Broker
+	w           http.ResponseWriter
+	rc          *http.ResponseController
+	req         *http.Request
+	lastEventID string
+
+	wake  chan struct{} // capacity 1: something was queued
+	done  chan struct{} // closed once, when the stream is to end
+	wrote atomic.Bool   // an event was written since the last heartbeat tick
+
+	mu     sync.Mutex
+	queue  []queued
+	spare  []queued
+	qbytes int
+	// extra and extraBytes exempt a reconnecting client's replay from the
+	// queue limits until the writer has taken it.
+	extra, extraBytes int
+	closed            bool
+	reason            DisconnectReason
+	rooms             map[string]struct{}
+
+	// wmu guards serving, which is true while Serve may be writing, so
+	// that a slow client's blocked write can be cut short from another
+	// goroutine but never after the handler has returned.
+	wmu     sync.Mutex
+	serving bool
+}
+
+type queued struct {
+	p     []byte
+	event bool // counts as a delivered event (not a heartbeat or control line)
+}
+
+// ID returns the client's unique id (an xid).
+func (c *Client) ID() string { return c.id }
+
+// Request returns the request that opened the stream. Do not read its body.
+func (c *Client) Request() *http.Request { return c.req }
+
+// Context returns the request's context; it is done when the client goes.
+func (c *Client) Context() context.Context { return c.req.Context() }
+
+// LastEventID returns the Last-Event-ID the client connected with (the
+// header, or the lastEventId query parameter used by polyfills), or "".
+func (c *Client) LastEventID() string { return c.lastEventID }
+
+// Done returns a channel closed when the stream is ending.
+func (c *Client) Done() <-chan struct{} { return c.done }
+
+// Queued returns the number of events and bytes waiting to be written to
+// the client.
+func (c *Client) Queued() (events, bytes int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.queue), c.qbytes
+}
+
+// Join adds the client to room. Joining a room the client is in already
+// does nothing. It returns [ErrInvalidRoom], [ErrClientGone], [ErrClosed]
+// or a [*LimitError] for Limits.MaxRoomsPerClient.
+func (c *Client) Join(room string) error { return c.b.join(c, room) }
+
+// Leave removes the client from room; leaving a room it is not in does
+// nothing. An empty room without history is freed.
+func (c *Client) Leave(room string) { c.b.leave(c, room) }
+
+// In reports whether the client is in room. Every client is in "*".
+func (c *Client) In(room string) bool {
+	if room == "*" {
+		return true
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	_, ok := c.rooms[room]
+	return ok
+}
+
+// Rooms returns the client's rooms, sorted.
+func (c *Client) Rooms() []string {
+	c.mu.Lock()
+	rooms := make([]string, 0, len(c.rooms))
+	for r := range c.rooms {
+		rooms = append(rooms, r)
+	}
+	c.mu.Unlock()
+	slices.Sort(rooms)
+	return rooms
+}
+
+// SetRetry tells the client to wait d before reconnecting after the stream
+// is lost (the SSE retry field). It returns [ErrClientGone] if the stream
+// has ended.
+func (c *Client) SetRetry(d time.Duration) error {
+	if d <= 0 {
+		return &EventError{Field: "retry", Reason: "must be positive"}
+	}
+	if !c.enqueue(append(appendRetry(nil, d), '\n'), false) {
+		return ErrClientGone
+	}
+	return nil
+}
+
+// ResetLastEventID sends an empty id field, so that the client reconnects
+// without a Last-Event-ID. It returns [ErrClientGone] if the stream has
+// ended.
+func (c *Client) ResetLastEventID() error {
+	if !c.enqueue(resetID, false) {
+		return ErrClientGone
+	}
+	return nil
+}
+
+var resetID = []byte("id\n\n")
+
+// enqueue queues p for the writer without ever blocking. A client whose
+// queue is full is disconnected as slow. It reports whether p was queued.
+func (c *Client) enqueue(p []byte, event bool) bool {
+	lim := &c.b.limits
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return false
+	}
+	if len(c.queue)-c.extra >= lim.QueueEvents || c.qbytes-c.extraBytes+len(p) > lim.QueueBytes {
+		c.closeLocked(ReasonSlow)
+		c.mu.Unlock()
+		return false
+	}
+	signal := len(c.queue) == 0
+	c.queue = append(c.queue, queued{p: p, event: event})
+	c.qbytes += len(p)
+	c.mu.Unlock()
+	// The writer takes the whole queue on each wake-up, so only the
+	// first item after a take needs to wake it.
+	if signal {
+		select {
+		case c.wake <- struct{}{}:
+		default:
+		}
+	}
+	return true
+}
+
+// close ends the stream for reason unless it has ended already.
+func (c *Client) close(reason DisconnectReason) {
+	c.mu.Lock()
+	c.closeLocked(reason)
+	c.mu.Unlock()
+}
+
+func (c *Client) closeLocked(reason DisconnectReason) {
+	if c.closed {
+		return
+	}
+	c.closed = true
+	c.reason = reason
+	if reason == ReasonSlow || reason == ReasonTimeout || reason == ReasonClientGone {
+		// Nobody will read these: count and drop them.
+		n := 0
+		for _, q := range c.queue {
+			if q.event {
+				n++
+			}
+		}
+		c.b.stats.dropped.Add(uint64(n))
+		clear(c.queue)
+		c.queue = c.queue[:0]
+		c.qbytes = 0
+	}
+	switch reason {
+	case ReasonSlow:
+		c.b.stats.slow.Add(1)
+		c.interruptWrite()
+	case ReasonTimeout:
+		c.b.stats.timeouts.Add(1)
+	}
+	close(c.done)
+}
+
+// interruptWrite ends a write blocked on a peer that stopped reading, by
+// moving its deadline to now. Connections' deadlines may be set from any
+// goroutine.
+func (c *Client) interruptWrite() {
+	c.wmu.Lock()
+	if c.serving {
+		_ = c.rc.SetWriteDeadline(time.Now())
+	}
+	c.wmu.Unlock()
+}
+
+// take swaps out the queue for the writer.
+func (c *Client) take() (batch []queued, closed bool) {
+	c.mu.Lock()
+	batch = c.queue
+	c.queue = c.spare[:0]
+	c.spare = nil
+	c.qbytes = 0
+	c.extra, c.extraBytes = 0, 0
+	closed = c.closed
+	c.mu.Unlock()
+	return batch, closed
+}
+
+// recycle hands a written batch back for reuse.
+func (c *Client) recycle(batch []queued) {
+	clear(batch)
+	c.mu.Lock()
+	if c.spare == nil && cap(batch) <= 4*c.b.limits.QueueEvents {
+		c.spare = batch[:0]
+	}
+	c.mu.Unlock()
+}
+
+// Serve writes the client's stream until it ends, and must be called by
+// the handler that called [Broker.Add], which must not write to the
+// response itself: Serve's goroutine is the stream's only writer. It
+// returns when the client goes, is removed or is too slow, or the broker
+// shuts down, having unregistered the client; the error is nil for a
+// removal or shutdown and otherwise says why the stream ended.
+func (c *Client) Serve() error {
+	c.wmu.Lock()
+	c.serving = true
+	c.wmu.Unlock()
+	defer c.b.finish(c)
+	defer func() {
+		c.wmu.Lock()
+		c.serving = false
+		c.wmu.Unlock()
+	}()
+	ctx := c.req.Context()
+	for {
+		select {
+		case <-c.wake:
+		case <-c.done:
+		case <-ctx.Done():
+			c.close(ReasonClientGone)
+		case <-c.b.done:
+			c.close(ReasonShutdown)
+		}
+		batch, closed := c.take()
+		if len(batch) > 0 {
+			if err := c.write(batch); err != nil {
+				if errors.Is(err, os.ErrDeadlineExceeded) {
+					c.close(ReasonTimeout)
+				} else {
+					c.close(ReasonClientGone)
+				}
+				c.b.hookError(c, err)
+				return c.err()
+			}
+		}
+		if closed {
+			return c.err()
+		}
+	}
+}
+
+func (c *Client) err() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	switch c.reason {
+	case ReasonRemoved, ReasonShutdown:
+		return nil
+	case ReasonSlow:
+		return &LimitError{Limit: "QueueEvents/QueueBytes", Max: c.b.limits.QueueEvents}
+	case ReasonTimeout:
+		return os.ErrDeadlineExceeded
+	}
+	return ErrClientGone
+}
+
+func (c *Client) write(batch []queued) error {
+	if wt := c.b.limits.WriteTimeout; wt > 0 {
+		if err := c.rc.SetWriteDeadline(time.Now().Add(wt)); err != nil && !errors.Is(err, http.ErrNotSupported) {
+			return err
+		}
+	}
+	events := 0
+	for _, q := range batch {
+		if _, err := c.w.Write(q.p); err != nil {
+			return err
+		}
+		if q.event {
+			events++
+		}
+	}
+	if err := c.rc.Flush(); err != nil {
+		return err
+	}
+	if events > 0 {
+		c.wrote.Store(true)
+		c.b.stats.delivered.Add(uint64(events))
+	}
+	c.recycle(batch)
+	return nil
+}

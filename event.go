@@ -1,0 +1,178 @@
+package sse
+
+import (
+	"bytes"
+	"encoding/json"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Event is one Server-Sent Event. The zero value is not sendable: at least
+// one field must be set.
+//
+// An Event is a plain value: the broker encodes it once per publish and
+// never modifies it, so the same Event may be published concurrently.
+//
+// Encoding follows the WHATWG "server-sent events" format:
+//   - ID becomes an "id:" field. It must not contain CR, LF or NUL (a NUL
+//     makes browsers ignore the field).
+//   - Name becomes an "event:" field. It must not contain CR or LF.
+//   - Data: a string or []byte is sent as text, split on CRLF, CR and LF
+//     into one "data:" line each, so the receiver sees exactly the same
+//     text; [json.RawMessage] is sent as is; any other value is sent as
+//     one line of JSON. A nil Data with a Name sends an empty data line,
+//     so the named event is still dispatched.
+//   - Retry, when positive, becomes a "retry:" field in whole
+//     milliseconds (rounded up).
+//   - Comment becomes one comment line per line of text.
+type Event struct {
+	ID      string
+	Name    string
+	Data    any
+	Retry   time.Duration
+	Comment string
+}
+
+// NewEvent returns an Event with the given name and data, or an
+// [*EventError] if the name cannot be sent.
+func NewEvent(name string, data any) (Event, error) {
+	ev := Event{Name: name, Data: data}
+	if err := checkName(name); err != nil {
+		return Event{}, err
+	}
+	return ev, nil
+}
+
+// MustEvent is like [NewEvent] but panics on an invalid name. It is meant
+// for names that are constants in the program.
+func MustEvent(name string, data any) Event {
+	ev, err := NewEvent(name, data)
+	if err != nil {
+		panic(err)
+	}
+	return ev
+}
+
+// Validate reports whether the event can be encoded, returning an
+// [*EventError] when it cannot.
+func (e Event) Validate() error {
+	_, err := e.appendBody(nil)
+	if err != nil {
+		return err
+	}
+	return checkID(e.ID)
+}
+
+// MarshalText returns the event's wire encoding, terminated by the blank
+// line that dispatches it.
+func (e Event) MarshalText() ([]byte, error) {
+	if err := checkID(e.ID); err != nil {
+		return nil, err
+	}
+	var dst []byte
+	if e.ID != "" {
+		dst = appendID(dst, e.ID)
+	}
+	return e.appendBody(dst)
+}
+
+func checkID(id string) error {
+	if strings.ContainsAny(id, "\r\n\x00") {
+		return &EventError{Field: "id", Reason: "contains CR, LF or NUL"}
+	}
+	return nil
+}
+
+func checkName(name string) error {
+	if strings.ContainsAny(name, "\r\n") {
+		return &EventError{Field: "event", Reason: "contains CR or LF"}
+	}
+	return nil
+}
+
+func appendID(dst []byte, id string) []byte {
+	dst = append(dst, "id: "...)
+	dst = append(dst, id...)
+	return append(dst, '\n')
+}
+
+// appendBody appends every field but the id, then the blank line.
+func (e *Event) appendBody(dst []byte) ([]byte, error) {
+	if err := checkName(e.Name); err != nil {
+		return nil, err
+	}
+	if e.Retry < 0 {
+		return nil, &EventError{Field: "retry", Reason: "negative duration"}
+	}
+	if e.ID == "" && e.Name == "" && e.Data == nil && e.Retry == 0 && e.Comment == "" {
+		return nil, &EventError{Reason: "no field set"}
+	}
+	if e.Comment != "" {
+		dst = appendLines(dst, ": ", e.Comment)
+	}
+	if e.Retry > 0 {
+		dst = appendRetry(dst, e.Retry)
+	}
+	if e.Name != "" {
+		dst = append(dst, "event: "...)
+		dst = append(dst, e.Name...)
+		dst = append(dst, '\n')
+	}
+	switch d := e.Data.(type) {
+	case nil:
+		if e.Name != "" {
+			dst = append(dst, "data: \n"...)
+		}
+	case string:
+		dst = appendLines(dst, "data: ", d)
+	case []byte:
+		dst = appendLines(dst, "data: ", d)
+	case json.RawMessage:
+		dst = appendLines(dst, "data: ", d)
+	default:
+		var buf bytes.Buffer
+		enc := json.NewEncoder(&buf)
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(d); err != nil {
+			return nil, &EventError{Field: "data", Reason: err.Error()}
+		}
+		dst = appendLines(dst, "data: ", bytes.TrimSuffix(buf.Bytes(), []byte{'\n'}))
+	}
+	return append(dst, '\n'), nil
+}
+
+func appendRetry(dst []byte, d time.Duration) []byte {
+	ms := (d + time.Millisecond - 1) / time.Millisecond
+	dst = append(dst, "retry: "...)
+	dst = strconv.AppendInt(dst, int64(ms), 10)
+	return append(dst, '\n')
+}
+
+// appendLines writes s as one prefixed line per line of text, breaking on
+// CRLF, CR and LF.
+func appendLines[T ~string | ~[]byte](dst []byte, prefix string, s T) []byte {
+	for {
+		i := indexEOL(s)
+		dst = append(dst, prefix...)
+		if i < 0 {
+			dst = append(dst, s...)
+			return append(dst, '\n')
+		}
+		dst = append(dst, s[:i]...)
+		dst = append(dst, '\n')
+		if s[i] == '\r' && i+1 < len(s) && s[i+1] == '\n' {
+			i++
+		}
+		s = s[i+1:]
+	}
+}
+
+func indexEOL[T ~string | ~[]byte](s T) int {
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\n' || s[i] == '\r' {
+			return i
+		}
+	}
+	return -1
+}

@@ -1,0 +1,71 @@
+package sse_test
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/roomcast/sse"
+	"github.com/stretchr/testify/require"
+)
+
+// newBroker starts a broker and a loopback server with the broker at
+// GET /events/{room} and GET /events. Both are stopped at the test's end.
+func newBroker(t *testing.T, cfg sse.Config) (*sse.Broker, *httptest.Server) {
+	t.Helper()
+	b, err := sse.New(cfg)
+	require.NoError(t, err)
+	mux := http.NewServeMux()
+	mux.Handle("GET /events/{room}", b)
+	mux.Handle("GET /events", b)
+	ts := httptest.NewServer(mux)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = b.Shutdown(ctx)
+		ts.Close()
+	})
+	return b, ts
+}
+
+// hooks records connections and disconnections on channels.
+type hooks struct {
+	connected    chan *sse.Client
+	disconnected chan disconnect
+}
+
+type disconnect struct {
+	c      *sse.Client
+	reason sse.DisconnectReason
+}
+
+func newHooks(cfg *sse.Config) *hooks {
+	h := &hooks{connected: make(chan *sse.Client, 1024), disconnected: make(chan disconnect, 1024)}
+	cfg.OnConnect = func(c *sse.Client) { h.connected <- c }
+	cfg.OnDisconnect = func(c *sse.Client, r sse.DisconnectReason) { h.disconnected <- disconnect{c, r} }
+	return h
+}
+
+func (h *hooks) client(t *testing.T) *sse.Client {
+	t.Helper()
+	select {
+	case c := <-h.connected:
+		return c
+	case <-time.After(10 * time.Second):
+		t.Fatal("no client connected")
+	}
+	return nil
+}
+
+func (h *hooks) gone(t *testing.T) disconnect {
+	t.Helper()
+	select {
+	case d := <-h.disconnected:
+		return d
+	case <-time.After(10 * time.Second):
+		t.Fatal("no client disconnected")
+	}
+	return disconnect{}
+}

@@ -1,0 +1,164 @@
+// Package ssetest holds test helpers: an event-stream client over real
+// HTTP that reads with the strict [sseread] parser, and waits bounded by
+// deadlines rather than sleeps.
+package ssetest
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/roomcast/sse/internal/sseread"
+)
+
+// Timeout bounds every wait in these helpers.
+const Timeout = 10 * time.Second
+
+// Stream is an open event stream read on its own goroutine.
+type Stream struct {
+	Resp   *http.Response
+	items  chan sseread.Item
+	done   chan struct{}
+	cancel context.CancelFunc
+	err    error
+}
+
+// Open sends a GET with Accept: text/event-stream (plus header) to url and
+// returns the stream; it fails the test on a transport error. The stream
+// is closed at the test's end. A non-200 response is returned with no
+// reader running.
+func Open(t testing.TB, client *http.Client, url string, header http.Header) *Stream {
+	t.Helper()
+	if client == nil {
+		client = http.DefaultClient
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	req.Header.Set("Accept", "text/event-stream")
+	for k, v := range header {
+		req.Header[k] = v
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		cancel()
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	s := &Stream{Resp: resp, items: make(chan sseread.Item, 4096), done: make(chan struct{}), cancel: cancel}
+	t.Cleanup(s.Close)
+	if resp.StatusCode != http.StatusOK {
+		close(s.items)
+		close(s.done)
+		return s
+	}
+	go s.read()
+	return s
+}
+
+func (s *Stream) read() {
+	defer close(s.done)
+	defer close(s.items)
+	r := sseread.NewReader(s.Resp.Body, 0)
+	for {
+		it, err := r.Next()
+		if err != nil {
+			s.err = err
+			return
+		}
+		s.items <- it
+	}
+}
+
+// Close cancels the request and waits for the reader to stop.
+func (s *Stream) Close() {
+	s.cancel()
+	<-s.done
+	_ = s.Resp.Body.Close()
+}
+
+// Item returns the next item of any kind, failing the test after Timeout
+// or at the end of the stream.
+func (s *Stream) Item(t testing.TB) sseread.Item {
+	t.Helper()
+	select {
+	case it, ok := <-s.items:
+		if !ok {
+			t.Fatalf("stream ended: %v", s.err)
+		}
+		return it
+	case <-time.After(Timeout):
+		t.Fatalf("no item within %v", Timeout)
+	}
+	return sseread.Item{}
+}
+
+// Event returns the next dispatched event, skipping comments and retry
+// fields.
+func (s *Stream) Event(t testing.TB) sseread.Item {
+	t.Helper()
+	for {
+		if it := s.Item(t); it.Kind == sseread.KindEvent {
+			return it
+		}
+	}
+}
+
+// Events returns the next n events.
+func (s *Stream) Events(t testing.TB, n int) []sseread.Item {
+	t.Helper()
+	out := make([]sseread.Item, 0, n)
+	for range n {
+		out = append(out, s.Event(t))
+	}
+	return out
+}
+
+// Ended waits for the stream to end and returns everything read before
+// the end, failing the test after Timeout.
+func (s *Stream) Ended(t testing.TB) []sseread.Item {
+	t.Helper()
+	var rest []sseread.Item
+	deadline := time.After(Timeout)
+	for {
+		select {
+		case it, ok := <-s.items:
+			if !ok {
+				return rest
+			}
+			rest = append(rest, it)
+		case <-deadline:
+			t.Fatalf("stream did not end within %v", Timeout)
+		}
+	}
+}
+
+// Err returns the error that ended the reader (io.EOF at a clean end),
+// valid once the stream has ended.
+func (s *Stream) Err() error {
+	<-s.done
+	if s.err == io.EOF {
+		return nil
+	}
+	return s.err
+}
+
+// Wait polls cond until it is true, failing the test after Timeout. It is
+// for state that has no channel to wait on (the broker's counters); it
+// yields between polls rather than sleeping a fixed time.
+func Wait(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(Timeout)
+	tick := time.NewTicker(time.Millisecond)
+	defer tick.Stop()
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		<-tick.C
+	}
+}
