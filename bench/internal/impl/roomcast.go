@@ -1,7 +1,3 @@
-//go:build ignore
-
-// Built once the root package is on main (see bench/README.md).
-
 package impl
 
 import (
