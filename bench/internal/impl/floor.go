@@ -8,145 +8,120 @@ import (
 
 func init() { register("floor", newFloor) }
 
-// floor is the least a net/http broadcaster can do: one handler goroutine
-// per connection, each event encoded once and shared, a bounded channel
-// per client that the publisher never waits on (a full one disconnects
-// the client), and one flush per batch of queued events. It has no event
-// names, IDs, heartbeats, limits or multi-line data: it is the yardstick,
-// not a library.
+// floor is the least a net/http broadcaster can do, as a yardstick rather
+// than a library: one handler goroutine per connection; each event
+// encoded once and shared; a bounded queue per client that the publisher
+// appends to without waiting (a full one disconnects the client); and a
+// writer that takes the whole queue on each wake-up, writes it and
+// flushes once. No event names, IDs, heartbeats, write deadlines or
+// multi-line data.
+//
+// The queue is a slice under a mutex with a one-slot wake channel, not a
+// channel of events (see [floorChan] for why): the writer is woken only
+// when its queue goes from empty to not, and an idle client holds no
+// queue memory.
 type floor struct {
-	queue int
-
-	mu    sync.RWMutex // guards rooms; taken before a floorRoom's mu
-	rooms map[string]*floorRoom
+	max int
+	set members[*floorClient]
 }
 
-type floorRoom struct {
-	mu   sync.RWMutex
-	subs []*floorSub
-}
+type floorClient struct {
+	wake chan struct{} // capacity 1: the queue went from empty to not
+	kick chan struct{} // closed when the queue overflows or at Shutdown
 
-type floorSub struct {
-	ch   chan []byte
-	kick chan struct{} // closed once when ch was found full
-	once sync.Once
-	idx  int // index in floorRoom.subs, guarded by its mu
+	mu     sync.Mutex
+	queue  [][]byte
+	kicked bool
 }
 
 func newFloor(o Options) (Impl, error) {
 	q := o.QueueEvents
 	if q <= 0 {
-		q = 64
+		q = 1024
 	}
-	return &floor{queue: q, rooms: map[string]*floorRoom{}}, nil
+	return &floor{max: q}, nil
 }
 
 func (f *floor) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	room := r.PathValue("room")
-	s := &floorSub{ch: make(chan []byte, f.queue), kick: make(chan struct{})}
-	f.join(room, s)
-	defer f.leave(room, s)
-
-	h := w.Header()
-	h.Set("Content-Type", "text/event-stream")
-	h.Set("Cache-Control", "no-cache")
-	w.WriteHeader(http.StatusOK)
+	c := &floorClient{wake: make(chan struct{}, 1), kick: make(chan struct{})}
+	f.set.join(room, c)
+	defer f.set.leave(room, c)
 	rc := http.NewResponseController(w)
-	if rc.Flush() != nil {
+	if !startStream(w, rc) {
 		return
 	}
 	done := r.Context().Done()
+	var spare [][]byte
 	for {
 		select {
-		case p := <-s.ch:
-			if !writeBatch(w, rc, s.ch, p) {
-				return
-			}
-		case <-s.kick:
+		case <-c.wake:
+		case <-c.kick:
 			return
 		case <-done:
 			return
 		}
+		c.mu.Lock()
+		batch := c.queue
+		c.queue = spare
+		c.mu.Unlock()
+		for _, p := range batch {
+			if _, err := w.Write(p); err != nil {
+				return
+			}
+		}
+		if rc.Flush() != nil {
+			return
+		}
+		clear(batch)
+		spare = batch[:0]
 	}
 }
 
-// writeBatch writes p and whatever else is queued, then flushes once.
-func writeBatch(w http.ResponseWriter, rc *http.ResponseController, ch <-chan []byte, p []byte) bool {
-	for {
-		if _, err := w.Write(p); err != nil {
-			return false
-		}
+// push queues p, or disconnects the client if its queue is full.
+func (c *floorClient) push(p []byte, max int) {
+	c.mu.Lock()
+	if c.kicked {
+		c.mu.Unlock()
+		return
+	}
+	if len(c.queue) >= max {
+		c.stopLocked()
+		c.mu.Unlock()
+		return
+	}
+	signal := len(c.queue) == 0
+	c.queue = append(c.queue, p)
+	c.mu.Unlock()
+	if signal {
 		select {
-		case p = <-ch:
+		case c.wake <- struct{}{}:
 		default:
-			return rc.Flush() == nil
 		}
 	}
 }
 
-func (f *floor) join(room string, s *floorSub) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	rm := f.rooms[room]
-	if rm == nil {
-		rm = &floorRoom{}
-		f.rooms[room] = rm
-	}
-	rm.mu.Lock()
-	s.idx = len(rm.subs)
-	rm.subs = append(rm.subs, s)
-	rm.mu.Unlock()
+func (c *floorClient) stop() {
+	c.mu.Lock()
+	c.stopLocked()
+	c.mu.Unlock()
 }
 
-func (f *floor) leave(room string, s *floorSub) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	rm := f.rooms[room]
-	rm.mu.Lock()
-	last := rm.subs[len(rm.subs)-1]
-	rm.subs[s.idx], last.idx = last, s.idx
-	rm.subs[len(rm.subs)-1] = nil
-	rm.subs = rm.subs[:len(rm.subs)-1]
-	empty := len(rm.subs) == 0
-	rm.mu.Unlock()
-	if empty {
-		delete(f.rooms, room)
+func (c *floorClient) stopLocked() {
+	if !c.kicked {
+		c.kicked = true
+		close(c.kick)
 	}
 }
 
 func (f *floor) Publish(_ context.Context, room string, data []byte) error {
-	f.mu.RLock()
-	rm := f.rooms[room]
-	f.mu.RUnlock()
-	if rm == nil {
-		return nil
-	}
-	p := make([]byte, 0, len("data: ")+len(data)+2)
-	p = append(p, "data: "...)
-	p = append(p, data...)
-	p = append(p, "\n\n"...)
-	rm.mu.RLock()
-	for _, s := range rm.subs {
-		select {
-		case s.ch <- p:
-		default:
-			s.once.Do(func() { close(s.kick) })
-		}
-	}
-	rm.mu.RUnlock()
+	p := encodeLine(data)
+	f.set.each(room, func(c *floorClient) { c.push(p, f.max) })
 	return nil
 }
 
-// Shutdown ends every stream by kicking its client.
+// Shutdown ends every stream.
 func (f *floor) Shutdown(context.Context) error {
-	f.mu.RLock()
-	defer f.mu.RUnlock()
-	for _, rm := range f.rooms {
-		rm.mu.RLock()
-		for _, s := range rm.subs {
-			s.once.Do(func() { close(s.kick) })
-		}
-		rm.mu.RUnlock()
-	}
+	f.set.all((*floorClient).stop)
 	return nil
 }

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"slices"
 	"sort"
+	"strings"
 )
 
 // Impl is one SSE broadcaster. Its ServeHTTP serves the event stream of
@@ -28,8 +29,9 @@ type Impl interface {
 
 // Options tunes what the implementations allow to be tuned alike.
 type Options struct {
-	// QueueEvents is the per-client queue length for the floor, which
-	// disconnects a client whose queue is full. Zero: 64.
+	// QueueEvents is the per-client queue length for the floors, which
+	// disconnect a client whose queue is full. Zero: 1024, the same as
+	// roomcast's default.
 	QueueEvents int
 }
 
@@ -53,18 +55,18 @@ func New(name string, o Options) (Impl, error) {
 	return c(o)
 }
 
-// Names lists the registered implementations: roomcast first when it is
-// built in, the floor last, the peers sorted between.
+// Names lists the registered implementations: roomcast first, the floors
+// last, the peers sorted between.
 func Names() []string {
 	names := make([]string, 0, len(registry))
 	for n := range registry {
 		names = append(names, n)
 	}
 	rank := func(n string) int {
-		switch n {
-		case "roomcast":
+		switch {
+		case n == "roomcast":
 			return 0
-		case "floor":
+		case strings.HasPrefix(n, "floor"):
 			return 2
 		}
 		return 1

@@ -41,6 +41,8 @@ type Result struct {
 	LoadCPU   float64 `json:"load_cpu_s"` // this generator's CPU in the phase
 	LoadCores float64 `json:"load_cores"` // LoadCPU over DurationS
 	LoadRSS   int64   `json:"load_rss_bytes"`
+	// EventsPerRead is deliveries per read system call here.
+	EventsPerRead float64 `json:"events_per_read,omitempty"`
 
 	Server *ServerResult `json:"server,omitempty"`
 }
@@ -64,6 +66,9 @@ type ServerResult struct {
 	Cores  float64         `json:"cores"`
 	// CPUPerMillion is server CPU seconds per million deliveries.
 	CPUPerMillion float64 `json:"cpu_s_per_million,omitempty"`
+	// EventsPerWrite is deliveries per write system call: how well the
+	// implementation batches.
+	EventsPerWrite float64 `json:"events_per_write,omitempty"`
 	// RSSPerConn and HeapStacksPerConn are bytes per ready stream (Idle).
 	RSSPerConn        float64 `json:"rss_per_conn,omitempty"`
 	HeapStacksPerConn float64 `json:"heap_stacks_per_conn,omitempty"`
@@ -85,12 +90,12 @@ func (r *Result) WriteMarkdown(w io.Writer) error {
 		if r.Latency.Count > 0 {
 			row("latency p50 / p90 / p99 / max", "%.2f / %.2f / %.2f / %.2f ms", r.Latency.P50, r.Latency.P90, r.Latency.P99, r.Latency.Max)
 		}
-		row("load generator CPU", "%.2f s (%.2f cores)", r.LoadCPU, r.LoadCores)
+		row("load generator CPU", "%.2f s (%.2f cores), %.1f events per read", r.LoadCPU, r.LoadCores, r.EventsPerRead)
 	}
 	if s := r.Server; s != nil {
 		row("server CPU", "%.2f s (%.2f cores)", s.CPU, s.Cores)
 		if s.CPUPerMillion > 0 {
-			row("server CPU per million deliveries", "%.2f s", s.CPUPerMillion)
+			row("server CPU per million deliveries", "%.2f s, %.1f events per write", s.CPUPerMillion, s.EventsPerWrite)
 		}
 		if r.Mode == Idle {
 			row("server memory per stream", "%.0f B RSS, %.0f B heap+stacks", s.RSSPerConn, s.HeapStacksPerConn)

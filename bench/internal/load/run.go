@@ -99,6 +99,7 @@ type phaseResult struct {
 	began          time.Time
 	rounds, events int
 	loadCPU        time.Duration
+	loadReads      int64
 	server         *ServerResult
 }
 
@@ -293,6 +294,7 @@ func (r *runner) measure(ctx context.Context, next uint64, publish func(context.
 	}
 	m := phaseResult{start: next}
 	cpu0 := cpuTime()
+	reads0, _ := procstat.Syscalls()
 	m.began = time.Now()
 	r.phase.Store(next)
 
@@ -311,6 +313,8 @@ func (r *runner) measure(ctx context.Context, next uint64, publish func(context.
 		err = r.drain(ctx, m.final)
 	}
 	m.loadCPU = cpuTime() - cpu0
+	reads1, _ := procstat.Syscalls()
+	m.loadReads = reads1 - reads0
 	after, serr := r.ctl.stats(ctx, false)
 	err = errors.Join(err, serr, <-profDone)
 	m.server = &ServerResult{Before: before, After: after, CPU: after.CPU() - before.CPU()}
@@ -422,6 +426,9 @@ func (r *runner) collect(res *Result, m phaseResult) {
 		}
 	}
 	res.LoadCPU = m.loadCPU.Seconds()
+	if m.loadReads > 0 {
+		res.EventsPerRead = float64(res.Deliveries) / float64(m.loadReads)
+	}
 	res.LoadRSS = procstat.RSS()
 	ms := func(q float64) float64 { return float64(lat.Quantile(q).Microseconds()) / 1000 }
 	res.Latency = LatencyStats{Count: lat.Count(), P50: ms(0.5), P90: ms(0.9), P99: ms(0.99), Max: ms(1)}
@@ -431,6 +438,9 @@ func (r *runner) collect(res *Result, m phaseResult) {
 		}
 		if res.Deliveries > 0 {
 			s.CPUPerMillion = s.CPU / float64(res.Deliveries) * 1e6
+			if w := s.After.Writes - s.Before.Writes; w > 0 && s.Before.Writes >= 0 {
+				s.EventsPerWrite = float64(res.Deliveries) / float64(w)
+			}
 		}
 		res.Server = s
 	}

@@ -1,3 +1,6 @@
 package procstat
 
-var ParseRSS = parseRSS
+var (
+	ParseRSS = parseRSS
+	ParseIO  = parseIO
+)

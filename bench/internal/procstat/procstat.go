@@ -5,13 +5,13 @@ package procstat
 
 import (
 	"bufio"
-	"bytes"
 	"fmt"
 	"io"
 	"os"
 	"runtime"
 	"runtime/debug"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -25,6 +25,10 @@ type Sample struct {
 	StackInuse int64   `json:"stack_inuse_bytes"`
 	Goroutines int     `json:"goroutines"`
 	NumGC      uint32  `json:"num_gc"`
+	// Read and write system calls so far (syscr and syscw of
+	// /proc/self/io), or -1 where unknown: how well writes are batched.
+	Reads  int64 `json:"syscalls_read"`
+	Writes int64 `json:"syscalls_write"`
 }
 
 // CPU returns user plus system seconds.
@@ -44,7 +48,10 @@ func Read(gc bool) Sample {
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	user, sys := CPUTime()
+	reads, writes := Syscalls()
 	return Sample{
+		Reads:      reads,
+		Writes:     writes,
 		CPUUser:    user.Seconds(),
 		CPUSys:     sys.Seconds(),
 		RSS:        RSS(),
@@ -76,23 +83,59 @@ func RSS() int64 {
 }
 
 func parseRSS(r io.Reader) int64 {
+	f := fields(r, "VmRSS:")
+	if len(f) != 2 || f[1] != "kB" {
+		return -1
+	}
+	kb, err := strconv.ParseInt(f[0], 10, 64)
+	if err != nil {
+		return -1
+	}
+	return kb << 10
+}
+
+// Syscalls returns the process's read and write system call counts, or
+// -1 where unknown.
+func Syscalls() (reads, writes int64) {
+	f, err := os.Open("/proc/self/io")
+	if err != nil {
+		return -1, -1
+	}
+	defer f.Close()
+	return parseIO(f)
+}
+
+func parseIO(r io.Reader) (reads, writes int64) {
+	reads, writes = -1, -1
 	sc := bufio.NewScanner(r)
 	for sc.Scan() {
-		rest, ok := bytes.CutPrefix(sc.Bytes(), []byte("VmRSS:"))
+		name, value, ok := strings.Cut(sc.Text(), ":")
 		if !ok {
 			continue
 		}
-		f := bytes.Fields(rest)
-		if len(f) != 2 || string(f[1]) != "kB" {
-			return -1
-		}
-		kb, err := strconv.ParseInt(string(f[0]), 10, 64)
+		n, err := strconv.ParseInt(strings.TrimSpace(value), 10, 64)
 		if err != nil {
-			return -1
+			continue
 		}
-		return kb << 10
+		switch name {
+		case "syscr":
+			reads = n
+		case "syscw":
+			writes = n
+		}
 	}
-	return -1
+	return reads, writes
+}
+
+// fields returns the fields after prefix on the first line that has it.
+func fields(r io.Reader, prefix string) []string {
+	sc := bufio.NewScanner(r)
+	for sc.Scan() {
+		if rest, ok := strings.CutPrefix(sc.Text(), prefix); ok {
+			return strings.Fields(rest)
+		}
+	}
+	return nil
 }
 
 // RaiseFDLimit lifts RLIMIT_NOFILE to want open files: the soft limit up

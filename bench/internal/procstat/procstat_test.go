@@ -28,10 +28,21 @@ func TestParseRSS(t *testing.T) {
 	}
 }
 
+func TestParseIO(t *testing.T) {
+	t.Parallel()
+	r, w := procstat.ParseIO(strings.NewReader("rchar: 10\nwchar: 20\nsyscr: 3\nsyscw: 4\nread_bytes: 0\n"))
+	if r != 3 || w != 4 {
+		t.Fatalf("got %d, %d; want 3, 4", r, w)
+	}
+	if r, w := procstat.ParseIO(strings.NewReader("")); r != -1 || w != -1 {
+		t.Fatalf("empty: got %d, %d; want -1, -1", r, w)
+	}
+}
+
 func TestRead(t *testing.T) {
 	t.Parallel()
 	s := procstat.Read(true)
-	if s.RSS <= 0 || s.HeapAlloc <= 0 || s.StackInuse <= 0 || s.Goroutines < 1 || s.CPU() <= 0 {
+	if s.RSS <= 0 || s.Writes < 0 || s.HeapAlloc <= 0 || s.StackInuse <= 0 || s.Goroutines < 1 || s.CPU() <= 0 {
 		t.Fatalf("implausible sample %+v", s)
 	}
 	if s.HeapStacks() != s.HeapAlloc+s.StackInuse {
