@@ -2,11 +2,11 @@
 // implementation's event streams at GET /events/{room}, plus the control
 // endpoints the load generator drives it with.
 //
-//	POST /ctl/publish?rooms=R&rounds=K[&size=128][&rate=E][&prefix=r]
+//	POST /ctl/publish?rooms=R&rounds=K[&size=128][&rate=E][&prefix=r][&until=T]
 //	     publishes K rounds; a round is one event to each of the rooms
 //	     prefix0 .. prefix(R-1). With rate=E (rounds per second) the rounds
 //	     are paced, else they go as fast as the implementation accepts
-//	     them. Each event's data is a wire payload with the room's next
+//	     them; no round starts after the Unix time T in nanoseconds. Each event's data is a wire payload with the room's next
 //	     sequence number and the time Publish was called. Answers a
 //	     [wire.PublishResult] as JSON.
 //	GET  /ctl/stats[?gc=1]  the process's [procstat.Sample] as JSON
@@ -73,6 +73,7 @@ type PublishParams struct {
 	Size   int     // payload bytes; zero: 128
 	Rate   float64 // rounds per second; zero: as fast as accepted
 	Prefix string  // room name prefix; empty: "r"
+	Until  time.Time
 }
 
 func parsePublish(r *http.Request) (PublishParams, error) {
@@ -95,6 +96,11 @@ func parsePublish(r *http.Request) (PublishParams, error) {
 	}
 	if v := q.Get("prefix"); v != "" {
 		p.Prefix = v
+	}
+	if v := q.Get("until"); v != "" && err == nil {
+		var ns int64
+		ns, err = strconv.ParseInt(v, 10, 64)
+		p.Until = time.Unix(0, ns)
 	}
 	return p, err
 }
@@ -127,6 +133,9 @@ func (s *Server) Publish(ctx context.Context, p PublishParams) wire.PublishResul
 		}
 		if ctx.Err() != nil {
 			res.Err = ctx.Err().Error()
+			break
+		}
+		if !p.Until.IsZero() && time.Now().After(p.Until) {
 			break
 		}
 		for _, rm := range set {

@@ -10,6 +10,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/roomcast/sse/bench/internal/procstat"
 	"github.com/roomcast/sse/bench/internal/wire"
@@ -35,8 +36,9 @@ func newControl(cfg *Config) *control {
 }
 
 // publish asks for rounds rounds over the run's rooms, paced at rate
-// rounds per second when rate > 0.
-func (c *control) publish(ctx context.Context, rounds int, rate float64) (wire.PublishResult, error) {
+// rounds per second when rate > 0, none started after until unless it
+// is zero.
+func (c *control) publish(ctx context.Context, rounds int, rate float64, until time.Time) (wire.PublishResult, error) {
 	q := url.Values{
 		"rooms":  {strconv.Itoa(c.rooms)},
 		"rounds": {strconv.Itoa(rounds)},
@@ -45,6 +47,9 @@ func (c *control) publish(ctx context.Context, rounds int, rate float64) (wire.P
 	}
 	if rate > 0 {
 		q.Set("rate", strconv.FormatFloat(rate, 'g', -1, 64))
+	}
+	if !until.IsZero() {
+		q.Set("until", strconv.FormatInt(until.UnixNano(), 10))
 	}
 	var res wire.PublishResult
 	err := c.do(ctx, http.MethodPost, "/ctl/publish?"+q.Encode(), &res)

@@ -243,7 +243,7 @@ func (r *runner) warmUp(ctx context.Context) (uint64, error) {
 	deadline := time.Now().Add(r.cfg.ConnectTimeout)
 	var next uint64
 	for {
-		res, err := r.ctl.publish(ctx, 1, 0)
+		res, err := r.ctl.publish(ctx, 1, 0, time.Time{})
 		if err != nil {
 			return 0, err
 		}
@@ -338,7 +338,7 @@ func (r *runner) publishWindowed(ctx context.Context, next uint64) (int, error) 
 				continue
 			}
 		}
-		res, err := r.ctl.publish(ctx, cfg.Batch, 0)
+		res, err := r.ctl.publish(ctx, cfg.Batch, 0, end)
 		published += uint64(res.Rounds)
 		if err != nil {
 			return int(published - next), err
@@ -351,7 +351,7 @@ func (r *runner) publishWindowed(ctx context.Context, next uint64) (int, error) 
 // the server.
 func (r *runner) publishPaced(ctx context.Context, _ uint64) (int, error) {
 	rounds := max(1, int(r.cfg.Rate*r.cfg.Duration.Seconds()))
-	res, err := r.ctl.publish(ctx, rounds, r.cfg.Rate)
+	res, err := r.ctl.publish(ctx, rounds, r.cfg.Rate, time.Time{})
 	return res.Rounds, err
 }
 
