@@ -69,12 +69,13 @@ type Config struct {
 	// the whole run after connecting.
 	Duration time.Duration
 	// Window bounds the rounds published but not yet received by the
-	// slowest stream, in Throughput mode (default 32; negative: no
+	// slowest stream, in Throughput mode (default 64; negative: no
 	// bound). Keep it below the smallest per-client queue under test, or
 	// clients that disconnect slow consumers will.
 	Window int
 	// Batch is how many rounds one publish request carries (default:
-	// enough for about 16 000 deliveries, at most Window/4).
+	// Window/4, so that the publisher is never more than a quarter of the
+	// window from stalling; 8 without a window).
 	Batch int
 	// Rate is rounds per second in Latency mode (default 200).
 	Rate float64
@@ -124,7 +125,7 @@ func (c *Config) setDefaults() error {
 	def(&c.Rooms, 1)
 	def(&c.DialConcurrency, 64)
 	def(&c.BufSize, 4096)
-	def(&c.Window, 32)
+	def(&c.Window, 64)
 	def(&c.Size, 128)
 	defDur(&c.ConnectTimeout, 30*time.Second)
 	defDur(&c.Duration, 5*time.Second)
@@ -144,7 +145,10 @@ func (c *Config) setDefaults() error {
 		c.Rooms = len(c.RoomNames)
 	}
 	if c.Batch == 0 {
-		c.Batch = max(1, min(16384/c.Conns, c.Window/4))
+		c.Batch = 8
+		if c.Window > 0 {
+			c.Batch = max(1, c.Window/4)
+		}
 	}
 	switch {
 	case c.Conns < 1 || c.Rooms < 1 || c.Rooms > c.Conns:
