@@ -99,6 +99,9 @@ func machineBusy() float64 {
 // report.NoisyCores of use) for half a second, so that a run does not
 // start in another process's burst.
 func waitQuiet(ctx context.Context, limit time.Duration, log io.Writer) {
+	if limit <= 0 {
+		return
+	}
 	deadline := time.Now().Add(limit)
 	said := false
 	for {
