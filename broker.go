@@ -574,10 +574,10 @@ func (b *Broker) prepare(ev *Event) (prepared, error) {
 	if err := checkID(ev.ID); err != nil {
 		return prepared{}, err
 	}
-	var dst []byte
 	full := ev.ID != "" || b.cfg.History.Size <= 0
+	dst := make([]byte, 0, ev.sizeHint())
 	if ev.ID != "" {
-		dst = appendID(make([]byte, 0, 64), ev.ID)
+		dst = appendID(dst, ev.ID)
 	}
 	body, err := ev.appendBody(dst)
 	if err != nil {
