@@ -35,6 +35,12 @@ type Backplane interface {
 	// order and with their ids. If lastID is unknown, or messages after
 	// it are no longer kept, it returns an error wrapping
 	// [ErrReplayMiss].
+	//
+	// The broker holds a reconnecting client's live events while it
+	// replays, and drops those the replay contains. So Replay must not
+	// return before every message it returns, and the one with lastID,
+	// has been delivered to this broker: otherwise a late live copy
+	// would follow the replayed one.
 	Replay(ctx context.Context, rooms []string, lastID string) ([]Message, error)
 
 	// Close stops deliveries and releases the backplane's resources. It

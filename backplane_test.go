@@ -40,6 +40,11 @@ type memNode struct {
 	ch      chan sse.Message
 	done    chan struct{}
 	once    sync.Once
+
+	sent      int // under hub.mu
+	mu        sync.Mutex
+	cond      *sync.Cond
+	delivered int
 }
 
 var _ sse.Backplane = (*memNode)(nil)
@@ -47,7 +52,9 @@ var _ sse.Backplane = (*memNode)(nil)
 func newMemHub() *memHub { return &memHub{kept: map[string][]keptMsg{}} }
 
 func (h *memHub) node() *memNode {
-	return &memNode{hub: h, ch: make(chan sse.Message, 1<<16), done: make(chan struct{})}
+	n := &memNode{hub: h, ch: make(chan sse.Message, 1<<16), done: make(chan struct{})}
+	n.cond = sync.NewCond(&n.mu)
+	return n
 }
 
 func (n *memNode) Attach(deliver func(sse.Message), history sse.History) error {
@@ -60,6 +67,10 @@ func (n *memNode) Attach(deliver func(sse.Message), history sse.History) error {
 		defer close(n.done)
 		for m := range n.ch {
 			n.deliver(m)
+			n.mu.Lock()
+			n.delivered++
+			n.cond.Broadcast()
+			n.mu.Unlock()
 		}
 	}()
 	return nil
@@ -87,6 +98,7 @@ func (n *memNode) Publish(_ context.Context, m sse.Message) error {
 		}
 	}
 	for _, node := range h.nodes {
+		node.sent++
 		node.ch <- m
 	}
 	return nil
@@ -96,6 +108,13 @@ func (n *memNode) Replay(_ context.Context, rooms []string, lastID string) ([]ss
 	h := n.hub
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	// Everything kept so far was sent to this node: wait until it has
+	// been delivered, as the interface requires.
+	n.mu.Lock()
+	for n.delivered < n.sent {
+		n.cond.Wait()
+	}
+	n.mu.Unlock()
 	seq := -1
 	for _, r := range rooms {
 		for _, k := range h.kept[r] {
