@@ -20,6 +20,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 
@@ -72,6 +73,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	jsonOut := fs.String("json", "", "write the result as JSON to this file (- for stdout)")
 	mdOut := fs.String("md", "-", "write the result as a Markdown table to this file (- for stdout, empty: none)")
 	fds := fs.Uint64("fds", 1<<20, "open-file limit to ask for")
+	cpuProfile := fs.String("cpuprofile", "", "write this generator's own CPU profile to this file")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -102,6 +104,17 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stderr, "sse-load: warning: %v\n", err)
 	}
 
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	res, runErr := load.Run(ctx, cfg)
 	if res == nil {
 		return runErr
