@@ -35,11 +35,7 @@ type floorClient struct {
 }
 
 func newFloor(o Options) (Impl, error) {
-	q := o.QueueEvents
-	if q <= 0 {
-		q = 1024
-	}
-	return &floor{max: q}, nil
+	return &floor{max: o.queue()}, nil
 }
 
 func (f *floor) ServeHTTP(w http.ResponseWriter, r *http.Request) {

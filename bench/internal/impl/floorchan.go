@@ -27,11 +27,7 @@ type chanClient struct {
 }
 
 func newFloorChan(o Options) (Impl, error) {
-	q := o.QueueEvents
-	if q <= 0 {
-		q = 1024
-	}
-	return &floorChan{queue: q}, nil
+	return &floorChan{queue: o.queue()}, nil
 }
 
 func (f *floorChan) ServeHTTP(w http.ResponseWriter, r *http.Request) {

@@ -35,6 +35,13 @@ type Options struct {
 	QueueEvents int
 }
 
+func (o Options) queue() int {
+	if o.QueueEvents <= 0 {
+		return 1024
+	}
+	return o.QueueEvents
+}
+
 type constructor func(Options) (Impl, error)
 
 var registry = map[string]constructor{}

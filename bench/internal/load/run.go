@@ -485,7 +485,7 @@ func (r *runner) startProgress() func() {
 				r.mu.Unlock()
 				fmt.Fprintf(r.cfg.Progress, "%6.1fs  open %d/%d  ready %d  ended %d  failed %d  events %d  %s/s  load cpu %.0f%%%s",
 					now.Sub(begin).Seconds(), k.open, r.cfg.Conns, k.ready, k.closed-failed, failed,
-					k.delivered, si(float64(k.delivered-prevN)/dt), 100*(cpu-prevCPU).Seconds()/dt, end)
+					k.delivered, SI(float64(k.delivered-prevN)/dt), 100*(cpu-prevCPU).Seconds()/dt, end)
 				prevT, prevN, prevCPU = now, k.delivered, cpu
 			}
 		}
@@ -499,8 +499,8 @@ func (r *runner) startProgress() func() {
 	}
 }
 
-// si formats v with a k or M suffix.
-func si(v float64) string {
+// SI formats a count or rate with a k or M suffix.
+func SI(v float64) string {
 	switch {
 	case v >= 1e6:
 		return fmt.Sprintf("%.2fM", v/1e6)

@@ -5,6 +5,8 @@ import (
 	"slices"
 	"sort"
 	"strings"
+
+	"github.com/roomcast/sse/bench/internal/load"
 )
 
 // Target is one goal of issue #4 and how this run fared against it.
@@ -29,7 +31,7 @@ func (r *Report) Targets() []Target {
 		if rc != nil && okPeer && best > 0 {
 			ratio := rc.Result.DeliveriesPerS / best
 			t.Known, t.Met = true, ratio >= 2
-			t.Measured = fmt.Sprintf("roomcast %s/s, %s %s/s: %.2f×", si(rc.Result.DeliveriesPerS), bestImpl, si(best), ratio)
+			t.Measured = fmt.Sprintf("roomcast %s/s, %s %s/s: %.2f×", load.SI(rc.Result.DeliveriesPerS), bestImpl, load.SI(best), ratio)
 		}
 		ts = append(ts, t)
 		floor := r.Pick(sc.Name, "floor")
@@ -37,7 +39,7 @@ func (r *Report) Targets() []Target {
 		if rc != nil && floor != nil && floor.Result.DeliveriesPerS > 0 {
 			ratio := rc.Result.DeliveriesPerS / floor.Result.DeliveriesPerS
 			t.Known, t.Met = true, ratio >= 0.9
-			t.Measured = fmt.Sprintf("roomcast %s/s, floor %s/s: %.2f×", si(rc.Result.DeliveriesPerS), si(floor.Result.DeliveriesPerS), ratio)
+			t.Measured = fmt.Sprintf("roomcast %s/s, floor %s/s: %.2f×", load.SI(rc.Result.DeliveriesPerS), load.SI(floor.Result.DeliveriesPerS), ratio)
 		}
 		ts = append(ts, t)
 	}
@@ -157,6 +159,18 @@ func mark(run *Run) string {
 	return ""
 }
 
+// tableHead ends a table's header row, begun with "| implementation |":
+// a column per scenario, then the extra columns, all right-aligned.
+func tableHead(b *strings.Builder, scs []Scenario, extra ...string) {
+	for _, sc := range scs {
+		fmt.Fprintf(b, " %s |", sc.Label)
+	}
+	for _, e := range extra {
+		fmt.Fprintf(b, " %s |", e)
+	}
+	b.WriteString("\n|---|" + strings.Repeat("---:|", len(scs)+len(extra)) + "\n")
+}
+
 func (r *Report) throughputTable(b *strings.Builder) {
 	scs := r.ofKind(Throughput)
 	if len(scs) == 0 {
@@ -165,14 +179,7 @@ func (r *Report) throughputTable(b *strings.Builder) {
 	b.WriteString("## Fan-out throughput\n\nDeliveries per second (events received by all subscribers), 128-byte events, " +
 		"published as fast as the implementation accepts them while the slowest subscriber is at most the window behind " +
 		"(see README). Lost: events a subscriber should have had and did not; dropped: streams the server ended.\n\n| implementation |")
-	for _, sc := range scs {
-		fmt.Fprintf(b, " %s |", sc.Label)
-	}
-	b.WriteString(" lost | dropped |\n|---|")
-	for range scs {
-		b.WriteString("---:|")
-	}
-	b.WriteString("---:|---:|\n")
+	tableHead(b, scs, "lost", "dropped")
 	for _, im := range r.Impls {
 		fmt.Fprintf(b, "| %s |", im)
 		var lost uint64
@@ -183,7 +190,7 @@ func (r *Report) throughputTable(b *strings.Builder) {
 				b.WriteString(" — |")
 				continue
 			}
-			fmt.Fprintf(b, " %s%s |", si(run.Result.DeliveriesPerS), mark(run))
+			fmt.Fprintf(b, " %s%s |", load.SI(run.Result.DeliveriesPerS), mark(run))
 			lost += run.Result.Lost
 			dropped += run.Result.Dropped
 		}
@@ -237,14 +244,7 @@ func (r *Report) cpuTable(b *strings.Builder) {
 	b.WriteString("## CPU\n\nServer CPU seconds per million deliveries, with events per write system call " +
 		"(how well the server batches) in brackets; then the most CPU the load generator used in any of these runs, " +
 		"in cores, so that it is not mistaken for the bottleneck.\n\n| implementation |")
-	for _, sc := range scs {
-		fmt.Fprintf(b, " %s |", sc.Label)
-	}
-	b.WriteString(" load generator |\n|---|")
-	for range scs {
-		b.WriteString("---:|")
-	}
-	b.WriteString("---:|\n")
+	tableHead(b, scs, "load generator")
 	for _, im := range r.Impls {
 		fmt.Fprintf(b, "| %s |", im)
 		var load float64

@@ -152,17 +152,6 @@ func (r *Report) Best(scenario string, impls []string) (value float64, impl stri
 	return value, impl, ok
 }
 
-// si formats v with a k or M suffix, three significant figures.
-func si(v float64) string {
-	switch {
-	case v >= 1e6:
-		return fmt.Sprintf("%.2fM", v/1e6)
-	case v >= 1e3:
-		return fmt.Sprintf("%.0fk", v/1e3)
-	}
-	return fmt.Sprintf("%.0f", v)
-}
-
 // bytesLabel formats a byte count per connection.
 func bytesLabel(v float64) string {
 	if v >= 10*1024 || v <= -10*1024 {

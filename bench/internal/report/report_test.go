@@ -97,8 +97,8 @@ func TestMarkdown(t *testing.T) {
 	md := sample().Markdown("bench.png")
 	for _, want := range []string{
 		"Test CPU, 2 cores", "`go run ./cmd/sse-benchrun`", "![benchmark plot](bench.png)",
-		"| throughput at 1 000 subs ≥ 0.9× floor | roomcast 1k/s, floor 1k/s: 0.83× | **missed** |",
-		"| roomcast | 1k | 0 | 0 |", "| r3labs | 400 | 7 | 0 |",
+		"| throughput at 1 000 subs ≥ 0.9× floor | roomcast 1.0k/s, floor 1.2k/s: 0.83× | **missed** |",
+		"| roomcast | 1.0k | 0 | 0 |", "| r3labs | 400 | 7 | 0 |",
 		"| roomcast | 1.00 | 2.00 † | 9.00 |",
 		"| floor | 17.6 KiB | 18.6 KiB |",
 		"### roomcast-fanout-1000.pprof",
