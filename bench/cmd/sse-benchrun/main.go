@@ -58,6 +58,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&cfg.BinDir, "bin", "", "directory with prebuilt sse-bench-server and sse-load (default: build them)")
 	fs.BoolVar(&cfg.Profile, "profile", true, "CPU-profile roomcast and the floor in the largest fan-out")
 	fs.DurationVar(&cfg.QuietWait, "quiet-wait", 20*time.Second, "longest wait before each run for other processes to go quiet")
+	fs.IntVar(&cfg.Retries, "retries", 2, "runs again a run that other processes disturbed, up to this many times")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
