@@ -56,14 +56,18 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&cfg.Sources, "src", "", "sse-load source addresses, e.g. 127.0.0.1-8 for more than 28 000 connections")
 	fs.StringVar(&cfg.Out, "out", "results", "results directory")
 	fs.StringVar(&cfg.BinDir, "bin", "", "directory with prebuilt sse-bench-server and sse-load (default: build them)")
-	fs.BoolVar(&cfg.Profile, "profile", true, "CPU-profile roomcast and the floor in the largest fan-out")
+	fs.BoolVar(&cfg.Profile, "profile", true, "CPU-profile roomcast and the floor in the largest fan-out and in the rooms scenario")
 	fs.DurationVar(&cfg.QuietWait, "quiet-wait", 20*time.Second, "longest wait before each run for other processes to go quiet")
 	fs.IntVar(&cfg.Retries, "retries", 2, "runs again a run that other processes disturbed, up to this many times")
+	replot := fs.String("replot", "", "render RESULTS.md and bench.png again from this results.json into -out, running nothing")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	if *replot != "" {
+		return benchrun.Replot(*replot, cfg.Out)
 	}
 	cfg.Impls = split(*impls)
 	cfg.Scenarios = split(*scenarios)

@@ -54,7 +54,7 @@ type Config struct {
 
 	Out     string // results directory
 	BinDir  string // prebuilt binaries; empty: build them
-	Profile bool   // CPU-profile roomcast and the floor in the largest fan-out
+	Profile bool   // CPU-profile roomcast and the floor in the largest fan-out and in rooms
 
 	// QuietWait bounds the wait, before each run, for other processes
 	// to leave the CPU alone.
@@ -142,7 +142,7 @@ func Run(ctx context.Context, cfg Config) (*report.Report, error) {
 				fmt.Fprintf(cfg.Log, "[%d/%d %s] %s, %s, repeat %d\n", n, total, time.Since(started).Round(time.Second), im, sc.Label, r+1)
 				waitQuiet(ctx, cfg.QuietWait, cfg.Log)
 				profile := ""
-				if cfg.Profile && sc.Name == largest && r == 0 && (im == "roomcast" || im == "floor") {
+				if cfg.Profile && (sc.Name == largest || sc.Name == "rooms") && r == 0 && (im == "roomcast" || im == "floor") {
 					profile = filepath.Join(cfg.Out, "profiles", im+"-"+sc.Name+".pprof")
 				}
 				run := runOne(ctx, &cfg, bin, tmp, sc, im, profile)
@@ -378,6 +378,23 @@ func pprofTop(ctx context.Context, path string) (string, error) {
 		}
 	}
 	return string(out), nil
+}
+
+// Replot renders RESULTS.md and bench.png into out again from a saved
+// results.json, as after a change to the report's layout.
+func Replot(resultsJSON, out string) error {
+	b, err := os.ReadFile(resultsJSON)
+	if err != nil {
+		return err
+	}
+	var rep report.Report
+	if err := json.Unmarshal(b, &rep); err != nil {
+		return fmt.Errorf("benchrun: %s: %w", resultsJSON, err)
+	}
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return err
+	}
+	return write(&rep, out)
 }
 
 // write saves the report as results.json, RESULTS.md and bench.png.

@@ -89,7 +89,7 @@ func TestRun(t *testing.T) {
 			t.Errorf("%s %s: lost %d, ready %d of %d", run.Impl, run.Scenario, run.Result.Lost, run.Result.Ready, run.Result.Conns)
 		}
 	}
-	for _, f := range []string{"RESULTS.md", "bench.png", "results.json", "profiles/roomcast-fanout-20.pprof", "profiles/floor-fanout-20.pprof"} {
+	for _, f := range []string{"RESULTS.md", "bench.png", "results.json", "profiles/roomcast-fanout-20.pprof", "profiles/floor-fanout-20.pprof", "profiles/roomcast-rooms.pprof"} {
 		if st, err := os.Stat(filepath.Join(out, f)); err != nil || st.Size() == 0 {
 			t.Errorf("%s: %v", f, err)
 		}
@@ -97,6 +97,14 @@ func TestRun(t *testing.T) {
 	md, _ := os.ReadFile(filepath.Join(out, "RESULTS.md"))
 	if !strings.Contains(string(md), "## Targets") || !strings.Contains(string(md), "roomcast-fanout-20.pprof") {
 		t.Errorf("RESULTS.md lacks targets or profile:\n%s", md)
+	}
+	// Rendering again from the saved JSON gives the same Markdown.
+	again := t.TempDir()
+	if err := benchrun.Replot(filepath.Join(out, "results.json"), again); err != nil {
+		t.Fatal(err)
+	}
+	if md2, _ := os.ReadFile(filepath.Join(again, "RESULTS.md")); string(md2) != string(md) {
+		t.Errorf("replotted RESULTS.md differs:\n%s", md2)
 	}
 }
 

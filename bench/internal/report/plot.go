@@ -5,6 +5,7 @@ import (
 	"image/color"
 	"os"
 	"slices"
+	"strings"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
@@ -46,6 +47,10 @@ type panel struct {
 	title, ylabel string
 	scenarios     []Scenario
 	value         func(*Run) (float64, bool)
+	// limit, if positive, caps the axis; longer bars are cut there and
+	// the title says so, so that one slow implementation does not
+	// flatten the others.
+	limit float64
 }
 
 // WritePlot draws the throughput, latency, memory and CPU charts into one
@@ -74,7 +79,7 @@ func (r *Report) WritePlot(path string) error {
 		},
 		{
 			title: "Server CPU per million deliveries (lower is better)", ylabel: "CPU s",
-			scenarios: r.ofKind(Throughput),
+			scenarios: r.ofKind(Throughput), limit: 15,
 			value: func(run *Run) (float64, bool) {
 				if run.Result.Server == nil {
 					return 0, false
@@ -95,13 +100,20 @@ func (r *Report) WritePlot(path string) error {
 	img := vgimg.New(w, h)
 	dc := draw.New(img)
 	tiles := draw.Tiles{Rows: 2, Cols: 2, PadX: vg.Centimeter, PadY: vg.Centimeter,
-		PadTop: vg.Centimeter / 2, PadBottom: vg.Centimeter / 2, PadLeft: vg.Centimeter / 2, PadRight: vg.Centimeter / 2}
+		PadTop: vg.Centimeter / 2, PadBottom: vg.Centimeter, PadLeft: vg.Centimeter / 2, PadRight: vg.Centimeter / 2}
 	canvases := plot.Align(plots, tiles, dc)
 	for i := range plots {
 		for j := range plots[i] {
 			plots[i][j].Draw(canvases[i][j])
 		}
 	}
+	// The machine, along the bottom edge.
+	m := r.Machine
+	caption := plot.New().Title.TextStyle
+	caption.Font.Size = vg.Points(9)
+	caption.XAlign = draw.XCenter
+	dc.FillText(caption, vg.Point{X: w / 2, Y: vg.Centimeter / 3},
+		fmt.Sprintf("%s, %d cores, %s, %s; server and load generator on the same machine", m.CPU, m.Cores, m.Go, m.Date))
 	f, err := os.Create(path)
 	if err != nil {
 		return err
@@ -125,16 +137,19 @@ func (r *Report) barChart(pn panel) (*plot.Plot, error) {
 	}
 	labels := make([]string, len(pn.scenarios))
 	for i, sc := range pn.scenarios {
-		labels[i] = sc.Label
+		labels[i] = strings.ReplaceAll(sc.Label, " / ", "\n")
 	}
 	n := len(r.Impls)
 	width := vg.Points(min(14, 220/float64(n*len(pn.scenarios))))
-	top := 0.0
+	top, cut := 0.0, false
 	for k, im := range r.Impls {
 		vals := make(plotter.Values, len(pn.scenarios))
 		for i, sc := range pn.scenarios {
 			if run := r.Pick(sc.Name, im); run != nil {
 				if v, ok := pn.value(run); ok {
+					if pn.limit > 0 && v > pn.limit {
+						v, cut = pn.limit, true
+					}
 					vals[i] = v
 					top = max(top, v)
 				}
@@ -149,6 +164,9 @@ func (r *Report) barChart(pn panel) (*plot.Plot, error) {
 		bars.Offset = width * vg.Length(float64(k)-float64(n-1)/2)
 		p.Add(bars)
 		p.Legend.Add(im, bars)
+	}
+	if cut {
+		p.Title.Text += fmt.Sprintf(", cut at %g", pn.limit)
 	}
 	p.NominalX(labels...)
 	// Room for the legend above the bars, and for the outer bars.
