@@ -15,6 +15,11 @@ const (
 	DefaultReconnectDelay    = 3 * time.Second
 	// MaxRoomNameLen is the longest room name accepted, in bytes.
 	MaxRoomNameLen = 256
+	// MaxIDLen is the longest event ID accepted, in bytes. A browser
+	// sends the last ID back in a Last-Event-ID header when it
+	// reconnects, and servers and proxies refuse long headers (often
+	// over 4 or 8 KB in all), so a longer ID would break reconnection.
+	MaxIDLen = 1024
 )
 
 // Limits bounds what one broker and each of its clients may use. The zero
