@@ -512,7 +512,8 @@ func (b *Broker) Rooms() []string {
 // With History on, an event without an ID is given the next id of a
 // sequence that increases across the broker, and is kept for replay.
 // Publish never waits for a client: one whose queue is full is dropped.
-// It returns [ErrInvalidRoom], an [*EventError], or [ErrClosed].
+// It returns [ErrInvalidRoom], an [*EventError], [ErrClosed], or a
+// [*LimitError] for an event larger than Limits.QueueBytes.
 func (b *Broker) Publish(ctx context.Context, room string, ev Event) error {
 	if room == "*" {
 		return b.PublishAll(ctx, ev)
@@ -583,7 +584,23 @@ func (b *Broker) prepare(ev *Event) (prepared, error) {
 	if err != nil {
 		return prepared{}, err
 	}
+	n := len(body)
+	if !full {
+		n += len("id: \n") + 20 // the longest sequence number
+	}
+	if err := b.checkSize(n); err != nil {
+		return prepared{}, err
+	}
 	return prepared{id: ev.ID, body: body, full: full}, nil
+}
+
+// checkSize refuses an event that could never fit in a client's queue:
+// queued, it would drop every recipient as slow.
+func (b *Broker) checkSize(n int) error {
+	if n > b.limits.QueueBytes {
+		return &LimitError{Limit: "QueueBytes", Max: b.limits.QueueBytes}
+	}
+	return nil
 }
 
 // publishRoom stores and fans out m, and reports false if r was freed
@@ -616,6 +633,9 @@ func (b *Broker) Send(ctx context.Context, c *Client, ev Event) error {
 	if err != nil {
 		return err
 	}
+	if err := b.checkSize(len(p)); err != nil {
+		return err
+	}
 	b.stats.published.Add(1)
 	if !c.enqueue(p, true) {
 		return ErrClientGone
@@ -639,6 +659,9 @@ func (b *Broker) SendTo(ctx context.Context, clientID string, ev Event) error {
 func (b *Broker) Broadcast(ctx context.Context, filter func(*Client) bool, ev Event) error {
 	p, err := ev.MarshalText()
 	if err != nil {
+		return err
+	}
+	if err := b.checkSize(len(p)); err != nil {
 		return err
 	}
 	if b.isClosed() {

@@ -38,8 +38,10 @@ type Limits struct {
 	// QueueEvents caps the events waiting to be written to one client, and
 	// QueueBytes their total size. A client whose queue would exceed either
 	// is disconnected with [ReasonSlow] and counted in
-	// [Stats.SlowDisconnects]; the publisher never waits. Zero: the
-	// defaults DefaultQueueEvents and DefaultQueueBytes.
+	// [Stats.SlowDisconnects]; the publisher never waits. An event larger
+	// than QueueBytes is refused with a [*LimitError] instead, as it
+	// would drop every recipient. Zero: the defaults DefaultQueueEvents
+	// and DefaultQueueBytes.
 	QueueEvents int
 	QueueBytes  int
 
