@@ -525,7 +525,6 @@ func (b *Broker) Publish(ctx context.Context, room string, ev Event) error {
 	if err != nil {
 		return err
 	}
-	b.stats.published.Add(1)
 	for {
 		b.mu.RLock()
 		r, closed := b.rooms[room], b.closed
@@ -540,10 +539,8 @@ func (b *Broker) Publish(ctx context.Context, room string, ev Event) error {
 		if closed {
 			return ErrClosed
 		}
-		if r == nil {
-			return nil
-		}
-		if b.publishRoom(r, m) {
+		if r == nil || b.publishRoom(r, m) {
+			b.stats.published.Add(1)
 			return nil
 		}
 	}
@@ -636,10 +633,10 @@ func (b *Broker) Send(ctx context.Context, c *Client, ev Event) error {
 	if err := b.checkSize(len(p)); err != nil {
 		return err
 	}
-	b.stats.published.Add(1)
 	if !c.enqueue(p, true) {
 		return ErrClientGone
 	}
+	b.stats.published.Add(1)
 	return nil
 }
 
