@@ -29,11 +29,17 @@ import (
 // event in order.
 func TestFaultyPeers(t *testing.T) {
 	t.Parallel()
-	// fill publishes until the peer's writer is behind by want events:
-	// it is blocked in a write that the peer does not read.
+	// fill publishes until the peer's writer is behind by want events
+	// (it is blocked in a write that the peer does not read), or the
+	// peer has been dropped already.
 	fill := func(t *testing.T, c *sse.Client, publish func(), want int) {
 		for i := 0; ; i++ {
 			require.Less(t, i, 5000, "the writer never blocked")
+			select {
+			case <-c.Done():
+				return
+			default:
+			}
 			if n, _ := c.Queued(); n >= want {
 				return
 			}
@@ -41,11 +47,12 @@ func TestFaultyPeers(t *testing.T) {
 		}
 	}
 	cases := []struct {
-		name    string
-		reasons []sse.DisconnectReason
-		fault   func(t *testing.T, conn net.Conn, c *sse.Client, publish func())
+		name         string
+		writeTimeout time.Duration
+		reasons      []sse.DisconnectReason
+		fault        func(t *testing.T, conn net.Conn, c *sse.Client, publish func())
 	}{
-		{"stops reading", []sse.DisconnectReason{sse.ReasonTimeout},
+		{"stops reading", 500 * time.Millisecond, []sse.DisconnectReason{sse.ReasonTimeout},
 			func(t *testing.T, conn net.Conn, c *sse.Client, publish func()) {
 				for i := 0; ; i++ {
 					require.Less(t, i, 1000, "the stalled peer was never dropped")
@@ -57,7 +64,7 @@ func TestFaultyPeers(t *testing.T) {
 					}
 				}
 			}},
-		{"half-closes", []sse.DisconnectReason{sse.ReasonClientGone},
+		{"half-closes", ssetest.Timeout, []sse.DisconnectReason{sse.ReasonClientGone},
 			func(t *testing.T, conn net.Conn, c *sse.Client, publish func()) {
 				require.NoError(t, conn.(*net.TCPConn).CloseWrite())
 				// The server sees the request side end and ends the
@@ -66,7 +73,7 @@ func TestFaultyPeers(t *testing.T) {
 				_, err := io.Copy(io.Discard, conn)
 				require.NoError(t, err)
 			}},
-		{"resets mid-write", []sse.DisconnectReason{sse.ReasonClientGone},
+		{"resets mid-write", ssetest.Timeout, []sse.DisconnectReason{sse.ReasonClientGone},
 			func(t *testing.T, conn net.Conn, c *sse.Client, publish func()) {
 				fill(t, c, publish, 8)
 				require.NoError(t, conn.(*net.TCPConn).SetLinger(0))
@@ -79,7 +86,7 @@ func TestFaultyPeers(t *testing.T) {
 			var writeErrs atomic.Int64
 			cfg := sse.Config{
 				HeartbeatInterval: -1,
-				Limits:            sse.Limits{QueueEvents: 1 << 16, QueueBytes: 1 << 30, WriteTimeout: 500 * time.Millisecond},
+				Limits:            sse.Limits{QueueEvents: 1 << 16, QueueBytes: 1 << 30, WriteTimeout: tc.writeTimeout},
 				OnError:           func(*sse.Client, error) { writeErrs.Add(1) },
 			}
 			h := newHooks(&cfg)
