@@ -42,6 +42,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("chat", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	addr := fs.String("addr", "localhost:8080", "listen address")
+	headerTimeout := fs.Duration("read-header-timeout", 10*time.Second,
+		"how long a client may take to send its request headers (a bound on slow-header attacks)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -70,7 +72,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		}
 		err = b.Publish(r.Context(), r.PathValue("room"), sse.Event{Name: "message", Data: body})
 		switch {
-		case errors.Is(err, sse.ErrInvalidRoom):
+		case errors.Is(err, sse.ErrInvalidRoom), errors.Is(err, sse.ErrInvalidEvent):
 			http.Error(w, err.Error(), http.StatusBadRequest)
 		case err != nil:
 			http.Error(w, err.Error(), http.StatusServiceUnavailable)
@@ -83,7 +85,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: *headerTimeout}
 	srv.RegisterOnShutdown(func() { _ = b.Shutdown(context.Background()) })
 	fmt.Fprintf(stdout, "chat: listening on http://%s (GET /events/{room}, POST /rooms/{room})\n", ln.Addr())
 
