@@ -641,6 +641,10 @@ func (b *Broker) publishRemote(ctx context.Context, m Message, ev *Event) error 
 	if err != nil {
 		return err
 	}
+	// The id is the caller's or, for kept messages, the backplane's.
+	if err := b.checkSize(len(body) + len("id: \n") + max(len(ev.ID), 64)); err != nil {
+		return err
+	}
 	if b.isClosed() {
 		return ErrClosed
 	}
