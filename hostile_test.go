@@ -114,6 +114,26 @@ func TestHostileLargeEvents(t *testing.T) {
 	assert.Equal(t, uint64(2), st.Published)
 }
 
+// TestHostileLargeEventsOnBackplane: an event too big for a queue is
+// refused before it travels to the other nodes.
+func TestHostileLargeEventsOnBackplane(t *testing.T) {
+	t.Parallel()
+	_, nodes, servers := cluster(t, 2, sse.Config{Limits: sse.Limits{QueueBytes: 64 << 10}})
+	s := ssetest.Open(t, nil, servers[1].URL+"/events/r", nil)
+	huge := strings.Repeat("x", 64<<10)
+	for _, err := range []error{
+		nodes[0].Publish(ctx, "r", sse.Event{Data: huge}),
+		nodes[0].PublishAll(ctx, sse.Event{Data: huge}),
+	} {
+		var lim *sse.LimitError
+		require.ErrorAs(t, err, &lim)
+		assert.Equal(t, "QueueBytes", lim.Limit)
+	}
+	require.NoError(t, nodes[0].Publish(ctx, "r", sse.Event{Data: "after"}))
+	assert.Equal(t, "after", s.Event(t).Data)
+	assert.Zero(t, nodes[1].Stats().SlowDisconnects)
+}
+
 // TestHostileManyRooms asks for thousands of rooms for one client: at
 // connect and by Join, under the default cap and with none.
 func TestHostileManyRooms(t *testing.T) {
