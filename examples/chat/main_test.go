@@ -19,13 +19,13 @@ import (
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 // startChat runs the example on a free port and returns its base URL.
-func startChat(t *testing.T) string {
+func startChat(t *testing.T, args ...string) string {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, []string{"-addr", "127.0.0.1:0"}, pw, io.Discard)
+		done <- run(ctx, append([]string{"-addr", "127.0.0.1:0"}, args...), pw, io.Discard)
 		_ = pw.Close()
 	}()
 	line, err := bufio.NewReader(pr).ReadString('\n')
@@ -75,4 +75,54 @@ func TestChat(t *testing.T) {
 	require.NoError(t, err)
 	_ = resp.Body.Close()
 	assert.Equal(t, http.StatusRequestEntityTooLarge, resp.StatusCode)
+
+	// The page and the metrics are served beside the streams.
+	for _, tt := range []struct{ path, contentType, contains string }{
+		{"/", "text/html", "<title>roomcast chat</title>"},
+		{"/chat.js", "text/javascript", "new EventSource("},
+		{"/metrics", "text/plain", "sse_events_delivered_total"},
+	} {
+		resp, err := http.Get(url + tt.path)
+		require.NoError(t, err)
+		body, err := io.ReadAll(resp.Body)
+		_ = resp.Body.Close()
+		require.NoError(t, err)
+		require.Equal(t, http.StatusOK, resp.StatusCode, tt.path)
+		assert.Contains(t, resp.Header.Get("Content-Type"), tt.contentType, tt.path)
+		assert.Contains(t, string(body), tt.contains, tt.path)
+	}
+}
+
+func TestFlags(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		args    []string
+		wantErr string
+	}{
+		{"defaults", nil, ""},
+		{"tls", []string{"-cert", "c.pem", "-key", "k.pem", "-retry", "250ms"}, ""},
+		{"cert without key", []string{"-cert", "c.pem"}, "-cert and -key go together"},
+		{"negative retry", []string{"-retry", "-1s"}, "-retry must not be negative"},
+		{"stray argument", []string{"lobby"}, `unexpected argument "lobby"`},
+		{"unknown flag", []string{"-nope"}, "flag provided but not defined"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := parseFlags(tt.args, io.Discard)
+			if tt.wantErr == "" {
+				assert.NoError(t, err)
+			} else {
+				assert.ErrorContains(t, err, tt.wantErr)
+			}
+		})
+	}
+}
+
+func TestBadCertificate(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	err := run(context.Background(), []string{"-addr", "127.0.0.1:0", "-cert", dir + "/none.pem", "-key", dir + "/none.pem"}, io.Discard, io.Discard)
+	assert.ErrorContains(t, err, "none.pem")
 }
