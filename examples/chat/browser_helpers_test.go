@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
@@ -331,30 +330,9 @@ func startServer(t *testing.T, cert *testCert) *chatServer {
 	s := &chatServer{app: a, client: client, streams: make(chan streamRequest, 1024)}
 	a.handler = s.wrap(a.handler)
 
-	ctx, cancel := context.WithCancel(context.Background())
-	pr, pw := io.Pipe()
-	done := make(chan error, 1)
-	go func() {
-		done <- a.serve(ctx, pw)
-		_ = pw.Close()
-	}()
-	line, err := bufio.NewReader(pr).ReadString('\n')
-	require.NoError(t, err)
-	go func() { _, _ = io.Copy(io.Discard, pr) }()
-	i := strings.Index(line, "://")
-	require.Greater(t, i, 0, line)
-	j := strings.LastIndex(line[:i], " ")
-	s.url = strings.Fields(line[j+1:])[0]
-	t.Cleanup(func() {
+	s.url = serveUntilCleanup(t, a.serve, func() {
 		s.openGate()
 		client.CloseIdleConnections()
-		cancel()
-		select {
-		case err := <-done:
-			assert.NoError(t, err)
-		case <-time.After(ssetest.Timeout):
-			t.Error("chat did not stop")
-		}
 	})
 	return s
 }

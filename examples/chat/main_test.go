@@ -6,6 +6,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -19,22 +20,35 @@ import (
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 // startChat runs the example on a free port and returns its base URL.
-func startChat(t *testing.T, args ...string) string {
+func startChat(t *testing.T) string {
+	t.Helper()
+	return serveUntilCleanup(t, func(ctx context.Context, stdout io.Writer) error {
+		return run(ctx, []string{"-addr", "127.0.0.1:0"}, stdout, io.Discard)
+	}, nil)
+}
+
+// serveUntilCleanup runs serve on its own goroutine and returns the URL
+// of the line it prints once listening. At the test's end it calls
+// beforeStop, if any, then ends serve's context and checks that serve
+// returns nil in time.
+func serveUntilCleanup(t *testing.T, serve func(ctx context.Context, stdout io.Writer) error, beforeStop func()) string {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, append([]string{"-addr", "127.0.0.1:0"}, args...), pw, io.Discard)
+		done <- serve(ctx, pw)
 		_ = pw.Close()
 	}()
 	line, err := bufio.NewReader(pr).ReadString('\n')
 	require.NoError(t, err)
 	go func() { _, _ = io.Copy(io.Discard, pr) }()
-	i := strings.Index(line, "http://")
-	require.GreaterOrEqual(t, i, 0, line)
-	url := strings.Fields(line[i:])[0]
+	url := regexp.MustCompile(`https?://\S+`).FindString(line)
+	require.NotEmpty(t, url, line)
 	t.Cleanup(func() {
+		if beforeStop != nil {
+			beforeStop()
+		}
 		cancel()
 		select {
 		case err := <-done:
