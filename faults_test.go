@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/roomcast/sse"
+	"github.com/roomcast/sse/internal/sseread"
 	"github.com/roomcast/sse/internal/ssetest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -287,4 +288,76 @@ func TestShutdownRaces(t *testing.T) {
 			assert.ErrorIs(t, b.Shutdown(ctx), sse.ErrClosed)
 		})
 	}
+}
+
+// TestNothingLostAcrossSlowDrop stalls a client until the broker drops it
+// as slow, discarding its queue; the client then reads what reached it,
+// reconnects with the last id it saw, and is replayed the rest: across
+// the two connections it gets every event once, in order.
+func TestNothingLostAcrossSlowDrop(t *testing.T) {
+	t.Parallel()
+	cfg := sse.Config{
+		HeartbeatInterval: -1,
+		History:           sse.History{Size: 100000},
+		Limits:            sse.Limits{QueueEvents: 64, WriteTimeout: ssetest.Timeout},
+	}
+	h := newHooks(&cfg)
+	b, ts := newBroker(t, cfg)
+	conn := dialStalled(t, ts.Listener.Addr().String(), "/events/r")
+	c := h.client(t)
+
+	pad := strings.Repeat("p", 1024)
+	published := 0
+	publish := func() {
+		require.NoError(t, b.Publish(ctx, "r", sse.Event{Data: strconv.Itoa(published) + " " + pad}))
+		published++
+	}
+	// One event reaches the client first, to give it an id to come back
+	// with: a client dropped before any event reached it has none, and
+	// reconnects as a new client (see docs/guarantees.md).
+	publish()
+	ssetest.Wait(t, "the first event to be written", func() bool { return b.Stats().Delivered == 1 })
+	for i := 0; ; i++ {
+		require.Less(t, i, 100000, "the stalled client was never dropped")
+		publish()
+		select {
+		case <-c.Done():
+		default:
+			continue
+		}
+		break
+	}
+	assert.Equal(t, sse.ReasonSlow, h.gone(t).reason)
+	for range 100 { // missed while away
+		publish()
+	}
+
+	// What reached the client before the drop, whole events only.
+	require.NoError(t, conn.SetReadDeadline(time.Now().Add(ssetest.Timeout)))
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	require.NoError(t, err)
+	r := sseread.NewReader(resp.Body, 0)
+	got, last := 0, ""
+	for {
+		it, err := r.Next()
+		if err != nil {
+			break // the end of what was written: EOF, or a cut chunk
+		}
+		if it.Kind != sseread.KindEvent {
+			continue
+		}
+		require.Equal(t, strconv.Itoa(got)+" "+pad, it.Data)
+		got++
+		last = it.LastEventID
+	}
+	require.NotEmpty(t, last, "some events reached the client before it stalled")
+	t.Logf("%d of %d events reached the stalled client; %d dropped with its queue", got, published, b.Stats().Dropped)
+
+	again := ssetest.Open(t, nil, ts.URL+"/events/r", http.Header{"Last-Event-ID": {last}})
+	for ; got < published; got++ {
+		require.Equal(t, strconv.Itoa(got)+" "+pad, again.Event(t).Data, "event %d", got)
+	}
+	publish()
+	assert.Equal(t, strconv.Itoa(got)+" "+pad, again.Event(t).Data, "then live")
+	assert.Zero(t, b.Stats().ReplayMisses)
 }
