@@ -118,6 +118,9 @@ func New(cfg Config) (*Server, error) {
 }
 
 func cloneICE(servers []ICEServer) []ICEServer {
+	if servers == nil {
+		return nil
+	}
 	out := make([]ICEServer, len(servers))
 	for i, s := range servers {
 		s.URLs = append([]string(nil), s.URLs...)
