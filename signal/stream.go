@@ -25,39 +25,47 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, id string) {
 		return // Add has answered
 	}
 	// The answer is a stream from here on: a failure can only end it.
+	cid := c.ID()
 	token := newSecret()
-	m := member{cid: c.ID(), token: digest(token)}
-	initiator := ""
-	if id == "" {
+	creating := id == ""
+	if creating {
 		id = newSecret()
-		err = s.store.create(ctx, id, m)
-	} else {
-		initiator, err = s.store.join(ctx, id, m)
+	}
+	// connect goes into c's queue before c is in the store or the room,
+	// where a message could be sent to it, so that it is the first event.
+	conn := Connect{ID: id, CID: cid, Token: token, ICEServers: s.ice.servers(cid)}
+	err = s.b.Send(ctx, c, sse.Event{Name: EventConnect, Data: conn})
+	initiator := ""
+	if err == nil {
+		m := member{cid: cid, token: digest(token)}
+		if creating {
+			err = s.store.create(ctx, id, m)
+		} else {
+			initiator, err = s.store.join(ctx, id, m)
+		}
 	}
 	if err != nil {
-		// Since admit, the server reached MaxSwarms, or the swarm filled
-		// up or went with its initiator.
+		// The client went, or since admit the server reached MaxSwarms,
+		// or the swarm filled up or ended: to the client, the swarm ended
+		// as it joined.
+		s.ice.forget(cid)
 		s.b.Remove(c)
 		_ = c.Serve()
 		return
 	}
-	announced := s.welcome(ctx, c, id, token, initiator)
+	announced := s.welcome(ctx, c, id, initiator)
 	_ = c.Serve()
-	s.depart(id, c.ID(), announced)
+	s.depart(id, cid, announced)
 }
 
-// welcome sends c its connect event and only then puts it in the swarm's
-// room, so that connect is its first event, and tells the initiator, if c
-// is not the initiator itself, that c joined. It reports whether the
-// initiator was told. Nothing is written before c.Serve runs, so c can
-// post (its token is in the store) and be sent to (it is in the room)
-// before it knows it may.
-func (s *Server) welcome(ctx context.Context, c *sse.Client, id, token, initiator string) bool {
-	conn := Connect{ID: id, CID: c.ID(), Token: token, ICEServers: s.ice.servers(c.ID())}
-	if s.b.Send(ctx, c, sse.Event{Name: EventConnect, Data: conn}) != nil || c.Join(id) != nil {
-		return false
-	}
-	if initiator == "" {
+// welcome puts c, which is in the store and has its connect event
+// queued, in the swarm's room, and tells the initiator, if c is not the
+// initiator itself, that c joined. It reports whether the initiator was
+// told. Nothing is written before c.Serve runs, so by the time c learns
+// its token it can post, and by the time anyone learns its cid it can be
+// sent to.
+func (s *Server) welcome(ctx context.Context, c *sse.Client, id, initiator string) bool {
+	if c.Join(id) != nil || initiator == "" {
 		return false
 	}
 	return s.b.SendTo(ctx, initiator, sse.Event{Name: EventJoin, Data: PeerEvent{CID: c.ID()}}) == nil
