@@ -40,8 +40,8 @@
 // # Shutdown
 //
 // [Server.Shutdown] ends every stream and waits for their handlers;
-// call it alongside [net/http.Server.Shutdown], which does not wait for
-// streams. [Peer.Close] ends a peer's stream and waits for its
+// call it before [net/http.Server.Shutdown], which would otherwise wait
+// for the streams to go idle, and they never do. [Peer.Close] ends a peer's stream and waits for its
 // goroutines.
 //
 // # Limits

@@ -159,8 +159,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // answered 204 (streams, so EventSource stops reconnecting) or 503
 // (posts). Calls after the first return [ErrClosed].
 //
-// [net/http.Server.Shutdown] does not wait for streams, which never go
-// idle; call both, as cmd/sse-signal does.
+// [net/http.Server.Shutdown] waits for connections to go idle, which
+// streams never do: call this first, then it, as cmd/sse-signal does.
 func (s *Server) Shutdown(ctx context.Context) error {
 	first := false
 	s.closeOnce.Do(func() {

@@ -78,12 +78,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	logger.Info("stopping: ending streams")
 	sctx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
 	defer cancel()
-	// The HTTP server stops listening and waits for idle connections,
-	// while the signal server ends the streams, which never go idle.
-	httpDone := make(chan error, 1)
-	go func() { httpDone <- hs.Shutdown(sctx) }()
-	err = srv.Shutdown(sctx)
-	err = errors.Join(err, <-httpDone)
+	// End the streams first: http.Server.Shutdown waits for connections
+	// to go idle, which streams never do. Meanwhile new streams are
+	// answered 204 and posts 503, until the listener closes.
+	err = errors.Join(srv.Shutdown(sctx), hs.Shutdown(sctx))
 	if serveErr := <-served; !errors.Is(serveErr, http.ErrServerClosed) {
 		err = errors.Join(err, serveErr)
 	}
