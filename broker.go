@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"iter"
 	"log/slog"
 	"mime"
 	"net/http"
@@ -64,6 +66,18 @@ type Config struct {
 	// Limits bounds clients and their queues; see [Limits].
 	Limits Limits
 
+	// Backplane connects this broker to others so that they serve one
+	// set of rooms; see [Backplane]. Nil: this broker works alone, in
+	// process. Shutdown closes it.
+	Backplane Backplane
+
+	// Filters are named client filters for [Broker.BroadcastFilter].
+	// Unlike the function given to [Broker.Broadcast], a named filter
+	// works across a Backplane: every node must register the same names.
+	// A filter runs on the publishing or delivering goroutine with no
+	// lock held and must not block.
+	Filters map[string]func(c *Client, arg string) bool
+
 	// OnConnect is called by the handler goroutine in [Broker.Add], after
 	// the client is registered and its replay queued.
 	OnConnect func(c *Client)
@@ -105,6 +119,8 @@ type Broker struct {
 	nclients atomic.Int64
 	stats    counters
 
+	bp        Backplane
+	histSize  int // Config.History.Size as given; with a backplane, history is kept there
 	done      chan struct{}
 	wg        sync.WaitGroup // handlers between Add and the end of Serve
 	bg        sync.WaitGroup // heartbeat and sweeping
@@ -126,14 +142,20 @@ func New(cfg Config) (*Broker, error) {
 		return nil, &EventError{Reason: "negative History.MaxAge"}
 	}
 	b := &Broker{
-		cfg:     cfg,
-		limits:  cfg.Limits.withDefaults(),
-		log:     cfg.Logger,
-		rooms:   make(map[string]*room),
-		clients: make(map[string]*Client),
-		all:     newRoom("*", cfg.History),
-		done:    make(chan struct{}),
+		cfg:      cfg,
+		limits:   cfg.Limits.withDefaults(),
+		log:      cfg.Logger,
+		rooms:    make(map[string]*room),
+		clients:  make(map[string]*Client),
+		bp:       cfg.Backplane,
+		histSize: cfg.History.Size,
+		done:     make(chan struct{}),
 	}
+	if b.bp != nil {
+		// History lives in the backplane, shared by every node.
+		b.cfg.History = History{}
+	}
+	b.all = newRoom("*", b.cfg.History)
 	if b.log == nil {
 		b.log = slog.New(slog.DiscardHandler)
 	}
@@ -148,6 +170,12 @@ func New(cfg Config) (*Broker, error) {
 	// restarted process do not repeat those of the previous one.
 	b.seq.Store(uint64(time.Now().UnixMicro()))
 	b.jobCtx, b.jobCancel = context.WithCancel(context.Background())
+	if b.bp != nil {
+		if err := b.bp.Attach(b.deliver, cfg.History); err != nil {
+			b.jobCancel()
+			return nil, fmt.Errorf("sse: attach backplane: %w", err)
+		}
+	}
 	b.startBackground()
 	return b, nil
 }
@@ -259,11 +287,12 @@ func (b *Broker) Add(w http.ResponseWriter, r *http.Request, rooms ...string) (*
 		}
 		return nil, err
 	}
+	if c.holding {
+		miss = b.replayRemote(c, rooms)
+	}
 	if miss {
 		b.stats.replayMisses.Add(1)
-		data, _ := json.Marshal(map[string]string{"lastEventId": c.lastEventID})
-		p, _ := (&Event{Name: ResyncEvent, Data: json.RawMessage(data)}).appendBody(nil)
-		c.enqueue(p, true)
+		c.enqueue(queued{p: resync(c.lastEventID), event: true})
 		if f := b.cfg.OnReplayMiss; f != nil {
 			b.callback("OnReplayMiss", func() { f(c, c.lastEventID) })
 		}
@@ -292,11 +321,15 @@ func (b *Broker) register(c *Client, names []string) (miss bool, err error) {
 	for _, r := range rs {
 		r.mu.Lock()
 	}
-	if b.all.hist.on() && c.lastEventID != "" {
+	if b.bp != nil && c.lastEventID != "" && b.histSize > 0 {
+		// The replay comes from the backplane once the locks are
+		// released; live events wait in c.held meanwhile.
+		c.holding = true
+	} else if b.all.hist.on() && c.lastEventID != "" {
 		var replay []histEntry
 		replay, miss = b.replayLocked(rs, c.lastEventID)
 		for _, e := range replay {
-			c.queue = append(c.queue, queued{p: e.p, event: true})
+			c.queue = append(c.queue, queued{p: e.p, event: true, id: e.id})
 			c.qbytes += len(e.p)
 		}
 		c.extra, c.extraBytes = len(c.queue), c.qbytes
@@ -315,6 +348,39 @@ func (b *Broker) register(c *Client, names []string) (miss bool, err error) {
 	b.clients[c.id] = c
 	b.wg.Add(1)
 	return miss, nil
+}
+
+// replayRemote fetches c's replay from the backplane and queues it ahead
+// of the live events held meanwhile. It reports a miss.
+func (b *Broker) replayRemote(c *Client, rooms []string) (miss bool) {
+	names := append([]string{"*"}, rooms...)
+	ctx, cancel := context.WithTimeout(c.Context(), b.limits.WriteTimeout)
+	defer cancel()
+	msgs, err := b.bp.Replay(ctx, names, c.lastEventID)
+	if err != nil {
+		if !errors.Is(err, ErrReplayMiss) {
+			b.log.Warn("sse: backplane replay failed", "error", err)
+			b.hookError(c, err)
+		}
+		c.release(nil)
+		return true
+	}
+	replay := make([]queued, len(msgs))
+	for i, m := range msgs {
+		p := make([]byte, 0, len(m.ID)+5+len(m.Event))
+		replay[i] = queued{p: append(appendID(p, m.ID), m.Event...), event: true, id: m.ID}
+	}
+	b.stats.replayed.Add(uint64(len(replay)))
+	c.release(replay)
+	return false
+}
+
+// resync encodes the ResyncEvent for a client whose Last-Event-ID cannot
+// be replayed from.
+func resync(lastID string) []byte {
+	data, _ := json.Marshal(map[string]string{"lastEventId": lastID})
+	p, _ := (&Event{Name: ResyncEvent, Data: json.RawMessage(data)}).appendBody(nil)
+	return p
 }
 
 // replayLocked returns the events in rs after lastID, in publish order,
@@ -456,6 +522,21 @@ func (b *Broker) Client(id string) *Client {
 	return b.clients[id]
 }
 
+// Clients yields the connected clients, from a snapshot taken when the
+// iteration starts; no lock is held while yielding.
+func (b *Broker) Clients() iter.Seq[*Client] {
+	return func(yield func(*Client) bool) {
+		b.all.mu.Lock()
+		clients := slices.Clone(b.all.members)
+		b.all.mu.Unlock()
+		for _, c := range clients {
+			if !yield(c) {
+				return
+			}
+		}
+	}
+}
+
 // RoomSize returns the number of clients in room; "*" counts every client.
 func (b *Broker) RoomSize(name string) int {
 	if name == "*" {
@@ -504,6 +585,9 @@ func (b *Broker) Publish(ctx context.Context, room string, ev Event) error {
 	if err := checkRoom(room); err != nil {
 		return err
 	}
+	if b.bp != nil {
+		return b.publishRemote(ctx, Message{Kind: KindRoom, Room: room}, &ev)
+	}
 	m, err := b.prepare(&ev)
 	if err != nil {
 		return err
@@ -535,6 +619,9 @@ func (b *Broker) Publish(ctx context.Context, room string, ev Event) error {
 // PublishAll sends ev to every client, kept for replay like a room's
 // events when History is on.
 func (b *Broker) PublishAll(ctx context.Context, ev Event) error {
+	if b.bp != nil {
+		return b.publishRemote(ctx, Message{Kind: KindAll}, &ev)
+	}
 	m, err := b.prepare(&ev)
 	if err != nil {
 		return err
@@ -544,6 +631,27 @@ func (b *Broker) PublishAll(ctx context.Context, ev Event) error {
 	}
 	b.stats.published.Add(1)
 	b.publishRoom(b.all, m)
+	return nil
+}
+
+// publishRemote encodes ev and publishes it on the backplane.
+func (b *Broker) publishRemote(ctx context.Context, m Message, ev *Event) error {
+	if err := checkID(ev.ID); err != nil {
+		return err
+	}
+	body, err := ev.appendBody(make([]byte, 0, ev.sizeHint()))
+	if err != nil {
+		return err
+	}
+	if b.isClosed() {
+		return ErrClosed
+	}
+	m.ID, m.Event = ev.ID, body
+	m.Keep = b.histSize > 0 && (m.Kind == KindRoom || m.Kind == KindAll)
+	if err := b.bp.Publish(ctx, m); err != nil {
+		return fmt.Errorf("sse: backplane publish: %w", err)
+	}
+	b.stats.published.Add(1)
 	return nil
 }
 
@@ -558,10 +666,10 @@ func (b *Broker) prepare(ev *Event) (prepared, error) {
 	if err := checkID(ev.ID); err != nil {
 		return prepared{}, err
 	}
-	var dst []byte
 	full := ev.ID != "" || b.cfg.History.Size <= 0
+	dst := make([]byte, 0, ev.sizeHint())
 	if ev.ID != "" {
-		dst = appendID(make([]byte, 0, 64), ev.ID)
+		dst = appendID(dst, ev.ID)
 	}
 	body, err := ev.appendBody(dst)
 	if err != nil {
@@ -588,38 +696,82 @@ func (b *Broker) publishRoom(r *room, m prepared) bool {
 			p = append(appendID(p, id), m.body...)
 		}
 		r.hist.add(histEntry{seq: seq, id: id, p: p, at: time.Now()})
+		r.deliver(queued{p: p, event: true, id: id})
+		return true
 	}
-	r.deliver(p)
+	r.deliver(queued{p: p, event: true})
 	return true
 }
 
-// Send sends ev to one client, outside any room and not kept for replay.
-// It returns [ErrClientGone] if the client's stream has ended.
+// Send sends ev to one client of this broker, outside any room and not
+// kept for replay. It returns [ErrClientGone] if the client's stream has
+// ended.
 func (b *Broker) Send(ctx context.Context, c *Client, ev Event) error {
 	p, err := ev.MarshalText()
 	if err != nil {
 		return err
 	}
 	b.stats.published.Add(1)
-	if !c.enqueue(p, true) {
+	if !c.enqueue(queued{p: p, event: true, id: ev.ID}) {
 		return ErrClientGone
 	}
 	return nil
 }
 
-// SendTo is [Broker.Send] to the client with this id; it returns
-// [ErrClientGone] if no such client is connected.
+// SendTo is [Broker.Send] to the client with this id. Without a
+// Backplane it returns [ErrClientGone] if no such client is connected.
+// With one, a client not connected here is looked for on every node, and
+// SendTo cannot tell whether it was found.
 func (b *Broker) SendTo(ctx context.Context, clientID string, ev Event) error {
-	c := b.Client(clientID)
-	if c == nil {
+	if c := b.Client(clientID); c != nil {
+		return b.Send(ctx, c, ev)
+	}
+	if b.bp == nil {
 		return ErrClientGone
 	}
-	return b.Send(ctx, c, ev)
+	return b.publishRemote(ctx, Message{Kind: KindClient, Client: clientID}, &ev)
 }
 
-// Broadcast sends ev to every client for which filter returns true. The
-// filter runs on the caller's goroutine with no lock held and must not
-// block. Broadcast events are not kept for replay.
+// CloseRoom ends the stream of every member of room, on every node when
+// there is a Backplane, as [Broker.Remove] does for one client.
+func (b *Broker) CloseRoom(ctx context.Context, room string) error {
+	if err := checkRoom(room); err != nil {
+		return err
+	}
+	if b.isClosed() {
+		return ErrClosed
+	}
+	if b.bp != nil {
+		if err := b.bp.Publish(ctx, Message{Kind: KindCloseRoom, Room: room}); err != nil {
+			return fmt.Errorf("sse: backplane publish: %w", err)
+		}
+		return nil
+	}
+	for _, c := range b.roomMembers(room) {
+		b.Remove(c)
+	}
+	return nil
+}
+
+// BroadcastFilter sends ev to every client for which the Config.Filters
+// entry named filter returns true given arg, on every node when there is
+// a Backplane. It returns an error for an unknown filter name.
+func (b *Broker) BroadcastFilter(ctx context.Context, filter, arg string, ev Event) error {
+	f := b.cfg.Filters[filter]
+	if f == nil {
+		return fmt.Errorf("sse: unknown filter %q", filter)
+	}
+	if b.bp != nil {
+		return b.publishRemote(ctx, Message{Kind: KindFilter, Filter: filter, Arg: arg}, &ev)
+	}
+	return b.Broadcast(ctx, func(c *Client) bool { return b.match(f, c, arg) }, ev)
+}
+
+// Broadcast sends ev to every client of this broker for which filter
+// returns true. The filter runs on the caller's goroutine with no lock
+// held and must not block. Broadcast events are not kept for replay. A
+// function cannot travel to other nodes: across a Backplane use
+// [Broker.BroadcastFilter].
 func (b *Broker) Broadcast(ctx context.Context, filter func(*Client) bool, ev Event) error {
 	p, err := ev.MarshalText()
 	if err != nil {
@@ -628,13 +780,10 @@ func (b *Broker) Broadcast(ctx context.Context, filter func(*Client) bool, ev Ev
 	if b.isClosed() {
 		return ErrClosed
 	}
-	b.all.mu.Lock()
-	clients := slices.Clone(b.all.members)
-	b.all.mu.Unlock()
 	b.stats.published.Add(1)
-	for _, c := range clients {
+	for c := range b.Clients() {
 		if filter == nil || filter(c) {
-			c.enqueue(p, true)
+			c.enqueue(queued{p: p, event: true, id: ev.ID})
 		}
 	}
 	return nil
@@ -675,6 +824,11 @@ func (b *Broker) Shutdown(ctx context.Context) error {
 		b.bg.Wait()
 		if cronDone != nil {
 			<-cronDone.Done()
+		}
+		if b.bp != nil {
+			if err := b.bp.Close(); err != nil {
+				b.log.Warn("sse: closing the backplane", "error", err)
+			}
 		}
 		close(waited)
 	}()

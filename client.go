@@ -69,6 +69,10 @@ type Client struct {
 	closed            bool
 	reason            DisconnectReason
 	rooms             map[string]struct{}
+	// While holding, live events wait in held until the replay fetched
+	// from a Backplane is queued before them.
+	holding bool
+	held    []queued
 
 	// wmu guards serving, which is true while Serve may be writing, so
 	// that a slow client's blocked write can be cut short from another
@@ -79,7 +83,8 @@ type Client struct {
 
 type queued struct {
 	p     []byte
-	event bool // counts as a delivered event (not a heartbeat or control line)
+	event bool   // counts as a delivered event (not a heartbeat or control line)
+	id    string // the event's id, for deduplication against a replay
 }
 
 // ID returns the client's unique id (an xid).
@@ -97,6 +102,14 @@ func (c *Client) LastEventID() string { return c.lastEventID }
 
 // Done returns a channel closed when the stream is ending.
 func (c *Client) Done() <-chan struct{} { return c.done }
+
+// Queued returns the number of events and bytes waiting to be written to
+// the client.
+func (c *Client) Queued() (events, bytes int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.queue), c.qbytes
+}
 
 // Join adds the client to room. Joining a room the client is in already
 // does nothing. It returns [ErrInvalidRoom], [ErrClientGone], [ErrClosed]
@@ -137,7 +150,7 @@ func (c *Client) SetRetry(d time.Duration) error {
 	if d <= 0 {
 		return &EventError{Field: "retry", Reason: "must be positive"}
 	}
-	if !c.enqueue(append(appendRetry(nil, d), '\n'), false) {
+	if !c.enqueue(queued{p: append(appendRetry(nil, d), '\n')}) {
 		return ErrClientGone
 	}
 	return nil
@@ -147,7 +160,7 @@ func (c *Client) SetRetry(d time.Duration) error {
 // without a Last-Event-ID. It returns [ErrClientGone] if the stream has
 // ended.
 func (c *Client) ResetLastEventID() error {
-	if !c.enqueue(resetID, false) {
+	if !c.enqueue(queued{p: resetID}) {
 		return ErrClientGone
 	}
 	return nil
@@ -155,23 +168,33 @@ func (c *Client) ResetLastEventID() error {
 
 var resetID = []byte("id\n\n")
 
-// enqueue queues p for the writer without ever blocking. A client whose
-// queue is full is disconnected as slow. It reports whether p was queued.
-func (c *Client) enqueue(p []byte, event bool) bool {
+// enqueue queues q for the writer without ever blocking. A client whose
+// queue is full is disconnected as slow. It reports whether q was queued.
+func (c *Client) enqueue(q queued) bool {
 	lim := &c.b.limits
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()
 		return false
 	}
-	if len(c.queue)-c.extra >= lim.QueueEvents || c.qbytes-c.extraBytes+len(p) > lim.QueueBytes {
+	if c.holding {
+		if len(c.held) >= lim.QueueEvents {
+			c.closeLocked(ReasonSlow)
+			c.mu.Unlock()
+			return false
+		}
+		c.held = append(c.held, q)
+		c.mu.Unlock()
+		return true
+	}
+	if len(c.queue)-c.extra >= lim.QueueEvents || c.qbytes-c.extraBytes+len(q.p) > lim.QueueBytes {
 		c.closeLocked(ReasonSlow)
 		c.mu.Unlock()
 		return false
 	}
 	signal := len(c.queue) == 0
-	c.queue = append(c.queue, queued{p: p, event: event})
-	c.qbytes += len(p)
+	c.queue = append(c.queue, q)
+	c.qbytes += len(q.p)
 	c.mu.Unlock()
 	// The writer takes the whole queue on each wake-up, so only the
 	// first item after a take needs to wake it.
@@ -182,6 +205,41 @@ func (c *Client) enqueue(p []byte, event bool) bool {
 		}
 	}
 	return true
+}
+
+// release ends holding: it queues the replay, then the live events that
+// arrived meanwhile and are not in the replay.
+func (c *Client) release(replay []queued) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.holding = false
+	if c.closed {
+		c.held = nil
+		return
+	}
+	seen := make(map[string]struct{}, len(replay))
+	for _, q := range replay {
+		seen[q.id] = struct{}{}
+	}
+	for _, q := range replay {
+		c.queue = append(c.queue, q)
+		c.qbytes += len(q.p)
+	}
+	c.extra, c.extraBytes = len(c.queue), c.qbytes
+	for _, q := range c.held {
+		if _, dup := seen[q.id]; q.id != "" && dup {
+			continue
+		}
+		c.queue = append(c.queue, q)
+		c.qbytes += len(q.p)
+	}
+	c.held = nil
+	if len(c.queue) > 0 {
+		select {
+		case c.wake <- struct{}{}:
+		default:
+		}
+	}
 }
 
 // close ends the stream for reason unless it has ended already.

@@ -77,6 +77,21 @@ func (e Event) MarshalText() ([]byte, error) {
 	return e.appendBody(dst)
 }
 
+// sizeHint guesses the encoded size, so that encoding allocates once in
+// the common case.
+func (e *Event) sizeHint() int {
+	n := 48 + len(e.ID) + len(e.Name) + len(e.Comment)
+	switch d := e.Data.(type) {
+	case string:
+		n += len(d)
+	case []byte:
+		n += len(d)
+	case json.RawMessage:
+		n += len(d)
+	}
+	return n
+}
+
 func checkID(id string) error {
 	if strings.ContainsAny(id, "\r\n\x00") {
 		return &EventError{Field: "id", Reason: "contains CR, LF or NUL"}

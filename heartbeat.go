@@ -46,7 +46,7 @@ func (b *Broker) beatOnce() {
 	defer b.all.mu.Unlock()
 	for _, c := range b.all.members {
 		if !c.wrote.Swap(false) {
-			c.enqueue(heartbeat, false)
+			c.enqueue(queued{p: heartbeat})
 		}
 	}
 }

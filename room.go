@@ -61,10 +61,10 @@ func (r *room) idle(now time.Time) bool {
 	return len(r.hist.entries) == 0
 }
 
-// deliver hands p to every member. It needs r.mu.
-func (r *room) deliver(p []byte) {
+// deliver hands q to every member. It needs r.mu.
+func (r *room) deliver(q queued) {
 	for _, c := range r.members {
-		c.enqueue(p, true)
+		c.enqueue(q)
 	}
 }
 

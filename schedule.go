@@ -37,8 +37,11 @@ func (b *Broker) Schedule(spec string, job func(ctx context.Context)) (ScheduleI
 	}
 	if b.cron == nil {
 		logger := cronLogger{b}
+		// SkipIfStillRunning must wrap Recover: it returns its token
+		// without a defer, so a panic passing through it would stop the
+		// job for good.
 		b.cron = cron.New(cron.WithParser(cronParser), cron.WithLogger(logger),
-			cron.WithChain(cron.Recover(logger), cron.SkipIfStillRunning(logger)))
+			cron.WithChain(cron.SkipIfStillRunning(logger), cron.Recover(logger)))
 		b.cron.Start()
 	}
 	id := b.cron.Schedule(sched, cron.FuncJob(func() { job(b.jobCtx) }))

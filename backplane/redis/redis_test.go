@@ -1,0 +1,255 @@
+package redis_test
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"testing"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+	"github.com/roomcast/sse"
+	"github.com/roomcast/sse/backplane/redis"
+	"github.com/roomcast/sse/internal/redistest"
+	"github.com/roomcast/sse/internal/ssetest"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+var ctx = context.Background()
+
+// node is one broker with its own Redis client and server.
+type node struct {
+	b  *sse.Broker
+	ts *httptest.Server
+}
+
+func startNode(t *testing.T, addr string, cfg sse.Config) *node {
+	t.Helper()
+	rdb := goredis.NewClient(&goredis.Options{Addr: addr, MaxRetries: -1, DialTimeout: time.Second})
+	bp, err := redis.New(redis.Config{Client: rdb, Prefix: "test:" + t.Name() + ":", MinBackoff: 10 * time.Millisecond, MaxBackoff: 200 * time.Millisecond})
+	require.NoError(t, err)
+	cfg.Backplane = bp
+	b, err := sse.New(cfg)
+	require.NoError(t, err)
+	mux := http.NewServeMux()
+	mux.Handle("GET /events/{room}", b)
+	n := &node{b: b, ts: httptest.NewServer(mux)}
+	t.Cleanup(func() {
+		sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		_ = b.Shutdown(sctx)
+		n.ts.Close()
+		_ = rdb.Close()
+	})
+	return n
+}
+
+func startCluster(t *testing.T, n int, cfg sse.Config) (*redistest.Server, []*node) {
+	t.Helper()
+	srv := redistest.Start(t)
+	nodes := make([]*node, n)
+	for i := range nodes {
+		nodes[i] = startNode(t, srv.Addr, cfg)
+	}
+	return srv, nodes
+}
+
+func TestThreeNodes(t *testing.T) {
+	t.Parallel()
+	cfg := sse.Config{
+		History: sse.History{Size: 1000, MaxAge: time.Minute},
+		Filters: map[string]func(*sse.Client, string) bool{
+			"user": func(c *sse.Client, arg string) bool { return c.Request().URL.Query().Get("user") == arg },
+		},
+		OnConnect: nil,
+	}
+	connected := make(chan *sse.Client, 8)
+	cfg.OnConnect = func(c *sse.Client) { connected <- c }
+	_, nodes := startCluster(t, 3, cfg)
+
+	var streams []*ssetest.Stream
+	var clients []*sse.Client
+	for i, n := range nodes {
+		streams = append(streams, ssetest.Open(t, nil, n.ts.URL+"/events/r?user=u"+strconv.Itoa(i), nil))
+		clients = append(clients, <-connected)
+	}
+	other := ssetest.Open(t, nil, nodes[0].ts.URL+"/events/other", nil)
+	<-connected
+
+	const total = 300
+	for i := range total {
+		require.NoError(t, nodes[i%3].b.Publish(ctx, "r", sse.Event{Data: strconv.Itoa(i)}))
+	}
+	require.NoError(t, nodes[1].b.PublishAll(ctx, sse.Event{Name: "all", Data: "everyone"}))
+	require.NoError(t, nodes[0].b.SendTo(ctx, clients[2].ID(), sse.Event{Data: "direct to 2"}))
+	require.NoError(t, nodes[2].b.BroadcastFilter(ctx, "user", "u1", sse.Event{Data: "filtered to u1"}))
+
+	for i, s := range streams {
+		for n := range total {
+			ev := s.Event(t)
+			require.Equal(t, strconv.Itoa(n), ev.Data, "node %d: in publish order, once", i)
+			require.NotEmpty(t, ev.LastEventID)
+		}
+		assert.Equal(t, "everyone", s.Event(t).Data)
+	}
+	assert.Equal(t, "direct to 2", streams[2].Event(t).Data)
+	assert.Equal(t, "filtered to u1", streams[1].Event(t).Data)
+	assert.Equal(t, "everyone", other.Event(t).Data)
+
+	require.NoError(t, nodes[1].b.CloseRoom(ctx, "r"))
+	for _, s := range streams {
+		s.Ended(t)
+	}
+}
+
+// TestReplayOnAnotherNode moves a client from node 0 to node 1 with its
+// Last-Event-ID while both keep publishing.
+func TestReplayOnAnotherNode(t *testing.T) {
+	t.Parallel()
+	_, nodes := startCluster(t, 2, sse.Config{History: sse.History{Size: 10000}, Limits: sse.Limits{QueueEvents: 10000}})
+	const total = 1000
+	first := ssetest.Open(t, nil, nodes[0].ts.URL+"/events/r", nil)
+	published := make(chan error, 1)
+	go func() {
+		for i := range total {
+			if err := nodes[i%2].b.Publish(ctx, "r", sse.Event{Data: strconv.Itoa(i)}); err != nil {
+				published <- err
+				return
+			}
+		}
+		published <- nil
+	}()
+	var got []int
+	var last string
+	for range 50 {
+		ev := first.Event(t)
+		n, err := strconv.Atoi(ev.Data)
+		require.NoError(t, err)
+		got, last = append(got, n), ev.LastEventID
+	}
+	first.Close()
+	second := ssetest.Open(t, nil, nodes[1].ts.URL+"/events/r", http.Header{"Last-Event-ID": {last}})
+	for got[len(got)-1] != total-1 {
+		n, err := strconv.Atoi(second.Event(t).Data)
+		require.NoError(t, err)
+		got = append(got, n)
+	}
+	require.NoError(t, <-published)
+	for i, n := range got {
+		require.Equal(t, i, n, "event %d out of order, duplicated or missing", i)
+	}
+}
+
+func TestReplayMissWhenTrimmed(t *testing.T) {
+	t.Parallel()
+	_, nodes := startCluster(t, 2, sse.Config{History: sse.History{Size: 5}})
+	s := ssetest.Open(t, nil, nodes[0].ts.URL+"/events/r", nil)
+	for i := range 10 {
+		require.NoError(t, nodes[0].b.Publish(ctx, "r", sse.Event{Data: strconv.Itoa(i)}))
+	}
+	evs := s.Events(t, 10)
+
+	kept := ssetest.Open(t, nil, nodes[1].ts.URL+"/events/r", http.Header{"Last-Event-ID": {evs[7].LastEventID}})
+	assert.Equal(t, []string{"8", "9"}, []string{kept.Event(t).Data, kept.Event(t).Data})
+
+	for _, id := range []string{evs[2].LastEventID, "1-0", "garbage"} {
+		miss := ssetest.Open(t, nil, nodes[1].ts.URL+"/events/r", http.Header{"Last-Event-ID": {id}})
+		assert.Equal(t, sse.ResyncEvent, miss.Event(t).Type, "id %q", id)
+	}
+
+	// A caller's own ids work too.
+	require.NoError(t, nodes[0].b.Publish(ctx, "r", sse.Event{ID: "mine-1", Data: "a"}))
+	require.NoError(t, nodes[0].b.Publish(ctx, "r", sse.Event{Data: "b"}))
+	own := ssetest.Open(t, nil, nodes[1].ts.URL+"/events/r", http.Header{"Last-Event-ID": {"mine-1"}})
+	assert.Equal(t, "b", own.Event(t).Data)
+}
+
+// TestRedisRestart kills Redis under two nodes: Publish reports the
+// outage, the nodes reconnect by themselves, and every event published
+// successfully reaches the client once, in order.
+func TestRedisRestart(t *testing.T) {
+	t.Parallel()
+	srv, nodes := startCluster(t, 2, sse.Config{History: sse.History{Size: 1000}})
+	s := ssetest.Open(t, nil, nodes[1].ts.URL+"/events/r", nil)
+	var sent []string
+	publish := func(i int) error {
+		data := "e" + strconv.Itoa(i)
+		err := nodes[i%2].b.Publish(ctx, "r", sse.Event{Data: data})
+		if err == nil {
+			sent = append(sent, data)
+		}
+		return err
+	}
+	for i := range 10 {
+		require.NoError(t, publish(i))
+	}
+	srv.Restart()
+	// The outage is reported to the publisher, never swallowed; the
+	// first publishes after the restart may fail until the pool redials.
+	i := 10
+	deadline := time.Now().Add(ssetest.Timeout)
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for ok := 0; ok < 20; i++ {
+		require.True(t, time.Now().Before(deadline), "publishing did not recover")
+		if err := publish(i); err == nil {
+			ok++
+		} else {
+			<-tick.C
+		}
+	}
+	for _, want := range sent {
+		ev := s.Event(t)
+		if ev.Type == sse.ResyncEvent {
+			ev = s.Event(t)
+		}
+		require.Equal(t, want, ev.Data)
+	}
+}
+
+func TestPublishErrorWhenRedisDown(t *testing.T) {
+	t.Parallel()
+	srv, nodes := startCluster(t, 1, sse.Config{})
+	srv.Stop()
+	err := nodes[0].b.Publish(ctx, "r", sse.Event{Data: "x"})
+	require.Error(t, err, "a publish during an outage is an error, never a silent loss")
+	assert.ErrorContains(t, err, "backplane")
+}
+
+// TestNodeKilled drops node 0 abruptly; its client reconnects to node 1
+// with Last-Event-ID and resumes with nothing lost.
+func TestNodeKilled(t *testing.T) {
+	t.Parallel()
+	_, nodes := startCluster(t, 2, sse.Config{History: sse.History{Size: 1000}})
+	s := ssetest.Open(t, nil, nodes[0].ts.URL+"/events/r", nil)
+	for i := range 5 {
+		require.NoError(t, nodes[1].b.Publish(ctx, "r", sse.Event{Data: strconv.Itoa(i)}))
+	}
+	evs := s.Events(t, 5)
+	nodes[0].ts.CloseClientConnections() // the node dies under its clients
+	s.Ended(t)
+	for i := 5; i < 10; i++ {
+		require.NoError(t, nodes[1].b.Publish(ctx, "r", sse.Event{Data: strconv.Itoa(i)}))
+	}
+	again := ssetest.Open(t, nil, nodes[1].ts.URL+"/events/r", http.Header{"Last-Event-ID": {evs[4].LastEventID}})
+	for i := 5; i < 10; i++ {
+		assert.Equal(t, strconv.Itoa(i), again.Event(t).Data)
+	}
+}
+
+func TestAttachFailsWithoutRedis(t *testing.T) {
+	t.Parallel()
+	srv := redistest.Start(t)
+	addr := srv.Addr
+	srv.Stop()
+	rdb := goredis.NewClient(&goredis.Options{Addr: addr, MaxRetries: -1, DialTimeout: 200 * time.Millisecond})
+	defer rdb.Close()
+	bp, err := redis.New(redis.Config{Client: rdb})
+	require.NoError(t, err)
+	_, err = sse.New(sse.Config{Backplane: bp})
+	require.Error(t, err)
+	_, err = redis.New(redis.Config{})
+	require.Error(t, err)
+}

@@ -1,0 +1,68 @@
+package sse_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"runtime"
+	"strings"
+	"testing"
+
+	"github.com/roomcast/sse"
+)
+
+// discardWriter is a flushing ResponseWriter that throws the stream away,
+// so the benchmark measures the broker rather than the network (the
+// bench/ module measures both, over loopback).
+type discardWriter struct{ h http.Header }
+
+func (w *discardWriter) Header() http.Header         { return w.h }
+func (w *discardWriter) WriteHeader(int)             {}
+func (w *discardWriter) Write(p []byte) (int, error) { return len(p), nil }
+func (w *discardWriter) Flush()                      {}
+
+// BenchmarkPublish publishes a 128-byte event to one room of n
+// subscribers, each served by its own writer goroutine, and waits until
+// every copy is written before stopping the timer.
+func BenchmarkPublish(b *testing.B) {
+	for _, n := range []int{1, 100, 10000} {
+		b.Run(fmt.Sprintf("subscribers=%d", n), func(b *testing.B) {
+			br, err := sse.New(sse.Config{HeartbeatInterval: -1, Limits: sse.Limits{QueueEvents: 1 << 20, QueueBytes: 1 << 30}})
+			if err != nil {
+				b.Fatal(err)
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			served := make(chan struct{}, n)
+			for range n {
+				r := httptest.NewRequestWithContext(ctx, http.MethodGet, "/", nil)
+				r.Header.Set("Accept", "text/event-stream")
+				c, err := br.Add(&discardWriter{h: http.Header{}}, r, "room")
+				if err != nil {
+					b.Fatal(err)
+				}
+				go func() { _ = c.Serve(); served <- struct{}{} }()
+			}
+			ev := sse.Event{Name: "tick", Data: []byte(strings.Repeat("x", 128))}
+			want := br.Stats().Delivered
+			b.ReportAllocs()
+			b.ResetTimer()
+			for range b.N {
+				if err := br.Publish(ctx, "room", ev); err != nil {
+					b.Fatal(err)
+				}
+			}
+			want += uint64(b.N) * uint64(n)
+			for br.Stats().Delivered < want {
+				runtime.Gosched()
+			}
+			b.StopTimer()
+			b.ReportMetric(float64(b.N)*float64(n)/b.Elapsed().Seconds(), "deliveries/s")
+			cancel()
+			for range n {
+				<-served
+			}
+			_ = br.Shutdown(context.Background())
+		})
+	}
+}

@@ -1,0 +1,76 @@
+// Package sse is a Server-Sent Events pub/sub broker for net/http.
+//
+// A [Broker] holds the connected clients and the rooms they are in. It is
+// an [net/http.Handler] that takes the room from the request
+// (r.PathValue("room") unless [Config.Room] says otherwise), and any
+// handler can add a client itself:
+//
+//	b, _ := sse.New(sse.Config{History: sse.History{Size: 1000}})
+//	mux.Handle("GET /events/{room}", b)
+//	mux.HandleFunc("GET /me", func(w http.ResponseWriter, r *http.Request) {
+//		c, err := b.Add(w, r, "user:"+userID(r)) // join rooms at connect
+//		if err != nil {
+//			return // Add has answered the request
+//		}
+//		c.Serve() // writes the stream until it ends
+//	})
+//	b.Publish(ctx, "news", sse.Event{Name: "headline", Data: story})
+//
+// Events go to a room ([Broker.Publish]), to every client
+// ([Broker.PublishAll]), to one client ([Broker.Send]) or to the clients a
+// filter picks ([Broker.Broadcast]). They are encoded once, exactly as the
+// WHATWG HTML standard's event stream format says (see [Event]), and the
+// same bytes are queued for every recipient.
+//
+// # Concurrency
+//
+// All methods are safe for concurrent use. The handler goroutine that
+// called [Broker.Add] and [Client.Serve] is its stream's only writer; no
+// other goroutine exists per client. Publishing never waits for a client:
+// each client has a queue bounded by [Limits.QueueEvents] and
+// [Limits.QueueBytes], and a client whose queue is full is dropped
+// ([ReasonSlow]) while everybody else carries on. Each write has a
+// deadline ([Limits.WriteTimeout]), so a peer that stops reading is
+// dropped ([ReasonTimeout]). Events published to a room reach each member
+// in the order of the publishes.
+//
+// Hooks ([Config.OnConnect], [Config.OnDisconnect], [Config.OnReplayMiss])
+// run on the client's handler goroutine; [Config.OnError] on the goroutine
+// that met the error. They must not block; a hook that panics is recovered
+// and logged.
+//
+// One goroutine per broker sends heartbeat comments to clients that were
+// sent nothing during the last [Config.HeartbeatInterval].
+//
+// # Replay
+//
+// With [Config.History] on, each room keeps its recent events and gives
+// those without an ID the next number of a sequence that increases across
+// the broker. A client that reconnects with a Last-Event-ID header (or a
+// lastEventId query parameter, for polyfills) is sent exactly the events
+// of its rooms that it missed, in order, before any live event, with no
+// duplicate and no gap. If that id is unknown or already evicted, the
+// client is sent a [ResyncEvent] and [Config.OnReplayMiss] is called, so
+// the application can send a fresh state. Events sent with
+// [Broker.Send] or [Broker.Broadcast] are not kept.
+//
+// # Shutdown
+//
+// [Broker.Shutdown] ends every stream (after writing what was queued),
+// stops heartbeats and schedules, and waits for the handlers. Requests
+// that arrive later get 204 No Content, which tells EventSource to stop
+// reconnecting. net/http's Server.Shutdown does not wait for streams;
+// register the broker with it:
+//
+//	srv.RegisterOnShutdown(func() { b.Shutdown(context.Background()) })
+//
+// # Limits
+//
+// [Limits] caps clients (503 with a jittered Retry-After beyond
+// MaxClients), rooms per client, each client's queue and each write. A
+// request whose Accept header does not name text/event-stream gets 406,
+// unless [Config.LenientAccept] admits wildcards and a missing header.
+// Every stream starts with a retry hint drawn around
+// [Limits.ReconnectDelay], so clients dropped together come back spread
+// out.
+package sse

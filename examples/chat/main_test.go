@@ -1,0 +1,142 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/roomcast/sse/internal/ssetest"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// startChat runs the example on a free port and returns its base URL.
+func startChat(t *testing.T) string {
+	t.Helper()
+	return serveUntilCleanup(t, func(ctx context.Context, stdout io.Writer) error {
+		return run(ctx, []string{"-addr", "127.0.0.1:0"}, stdout, io.Discard)
+	}, nil)
+}
+
+// serveUntilCleanup runs serve on its own goroutine and returns the URL
+// of the line it prints once listening. At the test's end it calls
+// beforeStop, if any, then ends serve's context and checks that serve
+// returns nil in time.
+func serveUntilCleanup(t *testing.T, serve func(ctx context.Context, stdout io.Writer) error, beforeStop func()) string {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	pr, pw := io.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		done <- serve(ctx, pw)
+		_ = pw.Close()
+	}()
+	line, err := bufio.NewReader(pr).ReadString('\n')
+	require.NoError(t, err)
+	go func() { _, _ = io.Copy(io.Discard, pr) }()
+	url := regexp.MustCompile(`https?://\S+`).FindString(line)
+	require.NotEmpty(t, url, line)
+	t.Cleanup(func() {
+		if beforeStop != nil {
+			beforeStop()
+		}
+		cancel()
+		select {
+		case err := <-done:
+			assert.NoError(t, err)
+		case <-time.After(ssetest.Timeout):
+			t.Error("chat did not stop")
+		}
+	})
+	return url
+}
+
+func TestChat(t *testing.T) {
+	url := startChat(t)
+	s := ssetest.Open(t, nil, url+"/events/lobby", http.Header{"Accept": {"*/*"}})
+	require.Equal(t, http.StatusOK, s.Resp.StatusCode)
+
+	resp, err := http.Post(url+"/rooms/lobby", "text/plain", bytes.NewBufferString("hello\nworld"))
+	require.NoError(t, err)
+	_ = resp.Body.Close()
+	require.Equal(t, http.StatusNoContent, resp.StatusCode)
+
+	sawTime, sawMessage := false, false
+	for !sawTime || !sawMessage {
+		ev := s.Event(t)
+		switch ev.Type {
+		case "time":
+			_, err := time.Parse(time.RFC3339, ev.Data)
+			require.NoError(t, err)
+			sawTime = true
+		case "message":
+			assert.Equal(t, "hello\nworld", ev.Data)
+			assert.NotEmpty(t, ev.LastEventID, "history gives every event an id")
+			sawMessage = true
+		}
+	}
+
+	resp, err = http.Post(url+"/rooms/lobby", "text/plain", strings.NewReader(strings.Repeat("x", maxMessage+1)))
+	require.NoError(t, err)
+	_ = resp.Body.Close()
+	assert.Equal(t, http.StatusRequestEntityTooLarge, resp.StatusCode)
+
+	// The page and the metrics are served beside the streams.
+	for _, tt := range []struct{ path, contentType, contains string }{
+		{"/", "text/html", "<title>roomcast chat</title>"},
+		{"/chat.js", "text/javascript", "new EventSource("},
+		{"/metrics", "text/plain", "sse_events_delivered_total"},
+	} {
+		resp, err := http.Get(url + tt.path)
+		require.NoError(t, err)
+		body, err := io.ReadAll(resp.Body)
+		_ = resp.Body.Close()
+		require.NoError(t, err)
+		require.Equal(t, http.StatusOK, resp.StatusCode, tt.path)
+		assert.Contains(t, resp.Header.Get("Content-Type"), tt.contentType, tt.path)
+		assert.Contains(t, string(body), tt.contains, tt.path)
+	}
+}
+
+func TestFlags(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		args    []string
+		wantErr string
+	}{
+		{"defaults", nil, ""},
+		{"tls", []string{"-cert", "c.pem", "-key", "k.pem", "-retry", "250ms"}, ""},
+		{"cert without key", []string{"-cert", "c.pem"}, "-cert and -key go together"},
+		{"negative retry", []string{"-retry", "-1s"}, "-retry must not be negative"},
+		{"stray argument", []string{"lobby"}, `unexpected argument "lobby"`},
+		{"unknown flag", []string{"-nope"}, "flag provided but not defined"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := parseFlags(tt.args, io.Discard)
+			if tt.wantErr == "" {
+				assert.NoError(t, err)
+			} else {
+				assert.ErrorContains(t, err, tt.wantErr)
+			}
+		})
+	}
+}
+
+func TestBadCertificate(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	err := run(context.Background(), []string{"-addr", "127.0.0.1:0", "-cert", dir + "/none.pem", "-key", dir + "/none.pem"}, io.Discard, io.Discard)
+	assert.ErrorContains(t, err, "none.pem")
+}

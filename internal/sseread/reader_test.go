@@ -1,0 +1,74 @@
+package sseread
+
+import (
+	"io"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+func readAll(t *testing.T, stream string) []Item {
+	t.Helper()
+	r := NewReader(strings.NewReader(stream), 0)
+	var items []Item
+	for {
+		it, err := r.Next()
+		if err == io.EOF {
+			return items
+		}
+		require.NoError(t, err)
+		items = append(items, it)
+	}
+}
+
+func TestStandardExamples(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name   string
+		stream string
+		want   []Item
+	}{
+		{"two data lines", "data: YHOO\ndata: +2\ndata: 10\n\n",
+			[]Item{{Kind: KindEvent, Type: "message", Data: "YHOO\n+2\n10"}}},
+		{"comment and id", ": test stream\n\ndata: first event\nid: 1\n\ndata:second event\nid\n\ndata:  third event\n\n",
+			[]Item{{Kind: KindComment, Comment: " test stream"},
+				{Kind: KindEvent, Type: "message", Data: "first event", LastEventID: "1"},
+				{Kind: KindEvent, Type: "message", Data: "second event"},
+				{Kind: KindEvent, Type: "message", Data: " third event"}}},
+		{"empty data dispatches", "data\n\ndata\ndata\n\ndata:",
+			[]Item{{Kind: KindEvent, Type: "message", Data: ""}, {Kind: KindEvent, Type: "message", Data: "\n"}}},
+		{"space after colon optional", "data:test\n\ndata: test\n\n",
+			[]Item{{Kind: KindEvent, Type: "message", Data: "test"}, {Kind: KindEvent, Type: "message", Data: "test"}}},
+		{"CR and CRLF line ends", "event: a\rdata: 1\r\n\r\ndata: 2\r\r",
+			[]Item{{Kind: KindEvent, Type: "a", Data: "1"}, {Kind: KindEvent, Type: "message", Data: "2"}}},
+		{"BOM stripped once", "\uFEFFdata: x\n\n",
+			[]Item{{Kind: KindEvent, Type: "message", Data: "x"}}},
+		{"id with NUL ignored", "id: 1\n\nid: a\x00b\ndata: x\n\n",
+			[]Item{{Kind: KindEvent, Type: "message", Data: "x", LastEventID: "1"}}},
+		{"retry digits only", "retry: 1000\nretry: 10x\nretry:\n\n",
+			[]Item{{Kind: KindRetry, Retry: 1000}}},
+		{"unknown fields ignored", "foo: bar\ndata: x\n\n",
+			[]Item{{Kind: KindEvent, Type: "message", Data: "x"}}},
+		{"event type reset without data", "event: lost\n\ndata: x\n\n",
+			[]Item{{Kind: KindEvent, Type: "message", Data: "x"}}},
+		{"unterminated event dropped", "data: x\n\ndata: y\n",
+			[]Item{{Kind: KindEvent, Type: "message", Data: "x"}}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			assert.Equal(t, tc.want, readAll(t, tc.stream))
+		})
+	}
+}
+
+func TestLineTooLong(t *testing.T) {
+	t.Parallel()
+	r := NewReader(strings.NewReader("data: "+strings.Repeat("x", 100)+"\n\n"), 50)
+	_, err := r.Next()
+	assert.ErrorIs(t, err, ErrLineTooLong)
+}
