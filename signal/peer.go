@@ -315,8 +315,9 @@ func (p *Peer) read() {
 	p.mu.Unlock()
 	p.cancel() // a post in flight is moot: the token died with the stream
 	_ = p.body.Close()
-	close(p.msgs)
+	// readDone first: whoever sees Messages closed finds Write refusing.
 	close(p.readDone)
+	close(p.msgs)
 }
 
 func (p *Peer) readStream() error {
