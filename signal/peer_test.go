@@ -256,14 +256,18 @@ func TestPeerProtocolErrors(t *testing.T) {
 		"connect not JSON":      "event: connect\ndata: hello\n\n",
 	} {
 		t.Run(name, func(t *testing.T) {
+			written := make(chan struct{})
 			url := fakeServer(t, func(w http.ResponseWriter, r *http.Request) {
 				w.Header().Set("Content-Type", "text/event-stream")
+				w.(http.Flusher).Flush()
+				<-written // the stream goes wrong after the write is queued
 				_, _ = io.WriteString(w, stream)
 			})
 			p, err := signal.Dial(ctx, url)
 			require.NoError(t, err)
 			defer p.Close()
 			require.NoError(t, p.Write("never sent"))
+			close(written)
 			closed(t, p)
 			require.ErrorIs(t, p.Err(), signal.ErrProtocol)
 			require.ErrorIs(t, p.Flush(ctx), signal.ErrProtocol, "writes die with the stream")
