@@ -32,9 +32,9 @@ func (t TestStore) Join(id, cid, token string) (string, error) {
 	return t.s.join(context.Background(), id, member{cid: cid, token: digest(token)})
 }
 
-func (t TestStore) Leave(id, cid string) (initiator string, closed []string, err error) {
+func (t TestStore) Leave(id, cid string) (initiator string, ended bool, err error) {
 	d, err := t.s.leave(context.Background(), id, cid)
-	return d.initiator, d.closed, err
+	return d.initiator, d.ended, err
 }
 
 func (t TestStore) Authorize(id, token string) error {

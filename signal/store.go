@@ -13,8 +13,8 @@ type member struct {
 
 // departure says what a peer's leaving means for the rest of its swarm.
 type departure struct {
-	initiator string   // a peer left: the initiator, who is to be told
-	closed    []string // the initiator left: the peers whose streams must end
+	initiator string // a peer left: the initiator, who is to be told
+	ended     bool   // the initiator left: the swarm is no more
 }
 
 // store keeps the swarms: their members, each swarm's initiator, and the
@@ -24,7 +24,7 @@ type departure struct {
 // memStore is the only implementation. The interface is where a store
 // shared by several processes would plug in, which is why it speaks of
 // ids, never of connections, and takes a ctx; connections stay with the
-// process that serves them.
+// process that serves them, and the swarm's room reaches them.
 type store interface {
 	// admit reports whether a swarm could be created now (id == "") or
 	// swarm id joined: nil, errTooManySwarms, errUnknownSwarm or
@@ -149,13 +149,7 @@ func (m *memStore) leave(_ context.Context, id, cid string) (departure, error) {
 		return departure{initiator: s.initiator}, nil
 	}
 	delete(m.swarms, id)
-	d := departure{closed: make([]string, 0, len(s.members)-1)}
-	for other := range s.members {
-		if other != cid {
-			d.closed = append(d.closed, other)
-		}
-	}
-	return d, nil
+	return departure{ended: true}, nil
 }
 
 func (m *memStore) authorize(_ context.Context, id, token string) error {

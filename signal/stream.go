@@ -31,10 +31,15 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, id string) {
 	if creating {
 		id = newSecret()
 	}
-	// connect goes into c's queue before c is in the store or the room,
+	// connect goes into c's queue before c is in the room or the store,
 	// where a message could be sent to it, so that it is the first event.
+	// c joins the room before the store: a swarm that ends once c is in
+	// the store closes its room with c in it.
 	conn := Connect{ID: id, CID: cid, Token: token, ICEServers: s.ice.servers(cid)}
 	err = s.b.Send(ctx, c, sse.Event{Name: EventConnect, Data: conn})
+	if err == nil {
+		err = c.Join(id)
+	}
 	initiator := ""
 	if err == nil {
 		m := member{cid: cid, token: digest(token)}
@@ -53,41 +58,28 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, id string) {
 		_ = c.Serve()
 		return
 	}
-	announced := s.welcome(ctx, c, id, initiator)
+	// Nothing is written before Serve runs: by the time c learns its
+	// token it can post, and by the time anyone learns its cid it can be
+	// sent to.
+	announced := initiator != "" &&
+		s.b.SendTo(ctx, initiator, sse.Event{Name: EventJoin, Data: PeerEvent{CID: cid}}) == nil
 	_ = c.Serve()
 	s.depart(id, cid, announced)
 }
 
-// welcome puts c, which is in the store and has its connect event
-// queued, in the swarm's room, and tells the initiator, if c is not the
-// initiator itself, that c joined. It reports whether the initiator was
-// told. Nothing is written before c.Serve runs, so by the time c learns
-// its token it can post, and by the time anyone learns its cid it can be
-// sent to.
-func (s *Server) welcome(ctx context.Context, c *sse.Client, id, initiator string) bool {
-	if c.Join(id) != nil || initiator == "" {
-		return false
-	}
-	return s.b.SendTo(ctx, initiator, sse.Event{Name: EventJoin, Data: PeerEvent{CID: c.ID()}}) == nil
-}
-
 // depart takes a peer whose stream ended out of its swarm. An initiator
-// takes the swarm with it: every other stream of the swarm ends. Another
-// peer is reported to the initiator, if the initiator was told it joined.
+// takes the swarm with it: every stream in its room ends. Another peer
+// is reported to the initiator, if the initiator was told it joined.
 func (s *Server) depart(id, cid string, announced bool) {
 	s.ice.forget(cid)
 	// The request is over; the store's work is not.
 	ctx := context.Background()
 	d, err := s.store.leave(ctx, id, cid)
-	if err != nil {
-		return // the swarm went with its initiator
-	}
-	for _, other := range d.closed {
-		if c := s.b.Client(other); c != nil {
-			s.b.Remove(c)
-		}
-	}
-	if announced && d.initiator != "" {
+	switch {
+	case err != nil: // the swarm ended already
+	case d.ended:
+		_ = s.b.CloseRoom(ctx, id)
+	case announced:
 		_ = s.b.SendTo(ctx, d.initiator, sse.Event{Name: EventLeave, Data: PeerEvent{CID: cid}})
 	}
 }

@@ -2,6 +2,7 @@ package signal_test
 
 import (
 	"net/http"
+	"sync"
 	"testing"
 
 	"github.com/roomcast/sse/internal/ssetest"
@@ -122,4 +123,41 @@ func TestMaxSwarmsAndPeers(t *testing.T) {
 		return s.Resp.StatusCode == http.StatusNotFound
 	})
 	open(t, base+"/")
+}
+
+// TestInitiatorLeavingWhilePeersJoin: peers join while the initiator
+// leaves. Each is turned away (404), or admitted and then closed with the
+// swarm: none is left in a swarm that no longer exists.
+func TestInitiatorLeavingWhilePeersJoin(t *testing.T) {
+	t.Parallel()
+	_, base := newServer(t, signal.Config{})
+	for range 5 {
+		sw := newSwarm(t, base, 0)
+		const n = 20
+		streams := make(chan *ssetest.Stream, n)
+		start := make(chan struct{})
+		var wg sync.WaitGroup
+		for range n {
+			wg.Go(func() {
+				<-start
+				streams <- ssetest.Open(t, nil, sw.url(), nil)
+			})
+		}
+		close(start)
+		sw.init.Close()
+		wg.Wait()
+		close(streams)
+		for s := range streams {
+			switch s.Resp.StatusCode {
+			case http.StatusNotFound:
+			case http.StatusOK:
+				evs := ended(t, s)
+				if assert.NotEmpty(t, evs) {
+					assert.Equal(t, signal.EventConnect, evs[0].Type)
+				}
+			default:
+				t.Errorf("status %d", s.Resp.StatusCode)
+			}
+		}
+	}
 }
