@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // Bounds on an urlencoded form, those of the qs library that koa's body
@@ -49,6 +50,11 @@ func parseForm(body string) (map[string]any, error) {
 		val, err := url.QueryUnescape(rawVal)
 		if err != nil {
 			return nil, err
+		}
+		if !utf8.ValidString(key) || !utf8.ValidString(val) {
+			// JSON would turn the bad bytes into U+FFFD: refuse, as a
+			// JSON body that is not UTF-8 is refused.
+			return nil, errors.New("field " + strconv.Quote(key) + " is not valid UTF-8")
 		}
 		parent, segs := splitKey(key)
 		v, err := put(root[parent], segs, val)

@@ -67,6 +67,8 @@ func TestPostErrors(t *testing.T) {
 		{"cid not a string", "application/json", `{"token":"` + tok + `","cid":[],"data":1}`, nil, http.StatusBadRequest},
 		{"invalid UTF-8", "application/json", "{\"token\":\"" + tok + "\",\"data\":\"\xff\"}", nil, http.StatusBadRequest},
 		{"malformed form", "application/x-www-form-urlencoded", `token=%zz&data=1`, nil, http.StatusBadRequest},
+		{"form value not UTF-8", "application/x-www-form-urlencoded", `token=` + tok + `&data=%FF`, nil, http.StatusBadRequest},
+		{"form key not UTF-8", "application/x-www-form-urlencoded", `token=` + tok + `&data[%C3]=1`, nil, http.StatusBadRequest},
 		{"two tokens", "application/x-www-form-urlencoded", `token=` + tok + `&token=` + tok + `&data=1`, nil, http.StatusBadRequest},
 		{"form shape conflict", "application/x-www-form-urlencoded", `token=` + tok + `&data=1&data[a]=2`, nil, http.StatusBadRequest},
 		{"too large", "application/json", big, nil, http.StatusRequestEntityTooLarge},
