@@ -202,9 +202,14 @@ func (s *Server) enter() bool {
 // fail answers a request that failed with err.
 func (s *Server) fail(w http.ResponseWriter, err error) {
 	var he *httpError
+	var le *sse.LimitError
 	switch {
 	case errors.As(err, &he):
 		writeError(w, he.code, he.msg)
+	case errors.As(err, &le):
+		// A BodyLimit above the broker's Limits.QueueBytes lets in a
+		// message no stream could carry.
+		writeError(w, http.StatusRequestEntityTooLarge, "message larger than a stream can carry")
 	case errors.Is(err, errUnknownSwarm):
 		writeError(w, http.StatusNotFound, "unknown swarm")
 	case errors.Is(err, errUnknownPeer):
