@@ -35,7 +35,8 @@
 // token is valid only while its stream lasts. The server keeps only the
 // SHA-256 digests of tokens and finds a token by its digest, so the time
 // a check takes tells a guesser nothing about a real token. Cids are
-// xids: unique, not secret.
+// xids: unique, not secret. [Config.FailedAuthLimit] caps the failed
+// posts one address may make in a minute.
 //
 // # Shutdown
 //

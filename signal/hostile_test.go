@@ -2,6 +2,7 @@ package signal_test
 
 import (
 	"encoding/json"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -139,4 +140,40 @@ func flip(s string) string {
 		}
 	}
 	return string(b)
+}
+
+// TestFailedAuthLimit guesses tokens from one address past
+// Config.FailedAuthLimit: further posts from it are answered 429, even
+// with the right token, while another address is served.
+func TestFailedAuthLimit(t *testing.T) {
+	t.Parallel()
+	_, base := newServer(t, signal.Config{FailedAuthLimit: 3})
+	sw := newSwarm(t, base, 1)
+	tok := sw.conns[0].Token
+
+	for range 3 {
+		code, _ := sendJSON(t, sw.url(), map[string]any{"token": signal.NewSecret(), "data": 1})
+		assert.Equal(t, http.StatusForbidden, code)
+	}
+	code, _ := sendJSON(t, base+"/"+signal.NewSecret(), map[string]any{"token": tok, "data": 1})
+	assert.Equal(t, http.StatusTooManyRequests, code, "unknown swarms count too, and the limit is reached")
+	code, body := sendJSON(t, sw.url(), map[string]any{"token": tok, "data": 1})
+	assert.Equal(t, http.StatusTooManyRequests, code, "even the right token, from this address")
+	assert.Equal(t, "too many failed attempts", errorMessage(t, body))
+
+	// 127.0.0.2 is another address on the loopback interface.
+	other := &http.Client{Transport: &http.Transport{DialContext: (&net.Dialer{
+		LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, 2)},
+	}).DialContext}}
+	defer other.CloseIdleConnections()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, sw.url(), strings.NewReader(`{"token":"`+tok+`","data":"from elsewhere"}`))
+	require.NoError(t, err)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := other.Do(req)
+	require.NoError(t, err)
+	resp.Body.Close()
+	require.Equal(t, http.StatusNoContent, resp.StatusCode)
+	for _, s := range sw.all() {
+		assert.Equal(t, `"from elsewhere"`, signalData(t, s))
+	}
 }

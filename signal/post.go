@@ -4,7 +4,9 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/roomcast/sse"
 )
@@ -17,6 +19,14 @@ func (s *Server) post(w http.ResponseWriter, r *http.Request, id string) {
 		s.fail(w, ErrClosed)
 		return
 	default:
+	}
+	addr := clientAddr(r)
+	if s.guard != nil {
+		if wait, blocked := s.guard.blocked(addr); blocked {
+			w.Header().Set("Retry-After", strconv.Itoa(int((wait+time.Second-1)/time.Second)))
+			writeError(w, http.StatusTooManyRequests, "too many failed attempts")
+			return
+		}
 	}
 	ctx := r.Context()
 	p, err := readPost(w, r, s.bodyLimit)
@@ -33,6 +43,9 @@ func (s *Server) post(w http.ResponseWriter, r *http.Request, id string) {
 		return
 	}
 	if err := s.store.authorize(ctx, id, p.token); err != nil {
+		if s.guard != nil && (errors.Is(err, errBadToken) || errors.Is(err, errUnknownSwarm)) {
+			s.guard.fail(addr)
+		}
 		s.fail(w, err)
 		return
 	}

@@ -28,6 +28,15 @@ type Config struct {
 	// joining a full swarm is answered 503. Zero: no cap.
 	MaxPeers int
 
+	// FailedAuthLimit, when positive, caps the POSTs that one client
+	// address (the host of the request's RemoteAddr) may make with a
+	// wrong token or to an unknown swarm in a minute. Past it, every POST
+	// from that address, right or wrong, is answered 429 Too Many
+	// Requests with a Retry-After header until the minute is over, so a
+	// guesser learns nothing more. Behind a reverse proxy all clients
+	// share the proxy's address. Zero: no cap.
+	FailedAuthLimit int
+
 	// HeartbeatInterval is the period of the keep-alive comment on idle
 	// streams. Zero: sse.DefaultHeartbeatInterval; negative: none.
 	HeartbeatInterval time.Duration
@@ -64,6 +73,7 @@ type Server struct {
 	ice       *iceList
 	cors      *cors
 	bodyLimit int64
+	guard     *guard // nil: no FailedAuthLimit
 	log       *slog.Logger
 
 	mu        sync.Mutex
@@ -84,6 +94,8 @@ func New(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("%w: negative MaxSwarms", ErrInvalidConfig)
 	case cfg.MaxPeers < 0:
 		return nil, fmt.Errorf("%w: negative MaxPeers", ErrInvalidConfig)
+	case cfg.FailedAuthLimit < 0:
+		return nil, fmt.Errorf("%w: negative FailedAuthLimit", ErrInvalidConfig)
 	}
 	if err := checkICE(cfg.ICEServers, cfg.TURN); err != nil {
 		return nil, err
@@ -102,6 +114,7 @@ func New(cfg Config) (*Server, error) {
 		ice:       newICEList(cloneICE(cfg.ICEServers), cfg.TURN, b),
 		cors:      c,
 		bodyLimit: cfg.BodyLimit,
+		guard:     newGuard(cfg.FailedAuthLimit),
 		log:       cfg.Logger,
 		done:      make(chan struct{}),
 	}
