@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -142,4 +143,23 @@ func post(t *testing.T, url, body string) int {
 	require.NoError(t, err)
 	resp.Body.Close()
 	return resp.StatusCode
+}
+
+// TestRunSlowHeaders sends request headers that never end: the server
+// hangs up after its ReadHeaderTimeout, and serves others meanwhile.
+func TestRunSlowHeaders(t *testing.T) {
+	t.Parallel()
+	url, _, _ := start(t)
+	conn, err := net.Dial("tcp", strings.TrimPrefix(url, "http://"))
+	require.NoError(t, err)
+	defer conn.Close()
+	_, err = conn.Write([]byte("POST /AAAAAAAAAAAAAAAAAAAAAAAAAA HTTP/1.1\r\nHost: x\r\n")) // never the blank line
+	require.NoError(t, err)
+	pingPong(t, url)
+
+	require.NoError(t, conn.SetReadDeadline(time.Now().Add(readHeaderTimeout+ssetest.Timeout)))
+	start := time.Now()
+	_, err = io.Copy(io.Discard, conn) // returns when the server hangs up
+	require.NoError(t, err, "the server kept a connection with unfinished headers")
+	t.Logf("hung up after %v", time.Since(start).Round(time.Millisecond))
 }
