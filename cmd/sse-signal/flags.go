@@ -54,6 +54,8 @@ Options:
       --limit SIZE          largest POST body, such as 512b, 10kb or 1mb (default 10kb)
       --max-swarms N        most swarms at once (default 0: no cap)
       --max-peers N         most connections in one swarm (default 0: no cap)
+      --max-failed-auth N   most posts with a wrong token or to an unknown swarm from one
+                            address in a minute, then 429 (default 0: no cap)
       --cors-origin ORIGIN  allow this origin only; repeat it or separate origins by
                             commas (default: every origin; "none": CORS off)
 `
@@ -97,6 +99,7 @@ func parseArgs(args []string) (options, error) {
 	})
 	fs.IntVar(&o.cfg.MaxSwarms, "max-swarms", 0, "")
 	fs.IntVar(&o.cfg.MaxPeers, "max-peers", 0, "")
+	fs.IntVar(&o.cfg.FailedAuthLimit, "max-failed-auth", 0, "")
 	fs.Func("cors-origin", "", func(s string) error {
 		for _, origin := range strings.Split(s, ",") {
 			switch origin = strings.TrimSpace(origin); origin {
@@ -117,8 +120,8 @@ func parseArgs(args []string) (options, error) {
 		return o, fmt.Errorf("%w: unexpected argument %q", errUsage, fs.Arg(0))
 	case o.port < 0 || o.port > 65535:
 		return o, fmt.Errorf("%w: port %d is not in 0-65535", errUsage, o.port)
-	case o.cfg.MaxSwarms < 0 || o.cfg.MaxPeers < 0:
-		return o, fmt.Errorf("%w: --max-swarms and --max-peers cannot be negative", errUsage)
+	case o.cfg.MaxSwarms < 0 || o.cfg.MaxPeers < 0 || o.cfg.FailedAuthLimit < 0:
+		return o, fmt.Errorf("%w: --max-swarms, --max-peers and --max-failed-auth cannot be negative", errUsage)
 	}
 	return o, nil
 }

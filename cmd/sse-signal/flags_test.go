@@ -22,8 +22,8 @@ func TestParseArgs(t *testing.T) {
 		{"help long", []string{"--help"}, options{port: 5000, help: true}},
 		{"version", []string{"-V"}, options{port: 5000, version: true}},
 		{"version long", []string{"--version"}, options{port: 5000, version: true}},
-		{"limits", []string{"--limit", "1mb", "--max-swarms", "10", "--max-peers", "4"},
-			options{port: 5000, cfg: signal.Config{BodyLimit: 1 << 20, MaxSwarms: 10, MaxPeers: 4}}},
+		{"limits", []string{"--limit", "1mb", "--max-swarms", "10", "--max-peers", "4", "--max-failed-auth", "20"},
+			options{port: 5000, cfg: signal.Config{BodyLimit: 1 << 20, MaxSwarms: 10, MaxPeers: 4, FailedAuthLimit: 20}}},
 		{"origins", []string{"--cors-origin", "https://a.example, https://b.example", "--cors-origin=http://c.example"},
 			options{port: 5000, cfg: signal.Config{CORS: signal.CORS{Origins: []string{"https://a.example", "https://b.example", "http://c.example"}}}}},
 		{"no CORS", []string{"--cors-origin", "none"}, options{port: 5000, cfg: signal.Config{CORS: signal.CORS{Disabled: true}}}},
@@ -48,6 +48,7 @@ func TestParseArgsErrors(t *testing.T) {
 		{"--limit", "lots"},
 		{"--limit", "0"},
 		{"--max-peers", "-2"},
+		{"--max-failed-auth", "-1"},
 	} {
 		_, err := parseArgs(args)
 		assert.ErrorIs(t, err, errUsage, "%q", args)
