@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/roomcast/sse/internal/ssetest"
 	"github.com/roomcast/sse/internal/redistest"
+	"github.com/roomcast/sse/internal/ssetest"
 	"github.com/roomcast/sse/signal"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
