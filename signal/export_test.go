@@ -1,6 +1,10 @@
 package signal
 
-import "context"
+import (
+	"context"
+
+	goredis "github.com/redis/go-redis/v9"
+)
 
 // Access to internals for the tests of package signal_test.
 
@@ -42,3 +46,8 @@ func (t TestStore) Authorize(id, token string) error {
 }
 
 func (t TestStore) Check(id, cid string) error { return t.s.check(context.Background(), id, cid) }
+
+// NewTestRedisStore drives the Redis store.
+func NewTestRedisStore(rdb goredis.UniversalClient, prefix string, maxSwarms, maxPeers int) TestStore {
+	return TestStore{newRedisStore(rdb, prefix, maxSwarms, maxPeers)}
+}

@@ -11,7 +11,9 @@ import (
 	"sync"
 	"time"
 
+	goredis "github.com/redis/go-redis/v9"
 	"github.com/roomcast/sse"
+	redisbp "github.com/roomcast/sse/backplane/redis"
 )
 
 // Config configures a [Server]. The zero value is usable.
@@ -56,6 +58,18 @@ type Config struct {
 	// Logger receives the server's few log lines (never one per message).
 	// Nil: nothing is logged.
 	Logger *slog.Logger
+
+	// Redis, when set, makes every Server on that Redis serve one set of
+	// swarms: events travel between them on a backplane/redis Backplane,
+	// and swarms, members and token digests live in Redis, so a peer may
+	// be served by any server. A swarm whose initiator's server dies
+	// expires within a minute, and its other streams are then closed.
+	// The caller keeps owning the client. Nil: one process alone.
+	Redis goredis.UniversalClient
+
+	// RedisPrefix starts every Redis key and channel the Server uses.
+	// Zero: "sse-signal:".
+	RedisPrefix string
 }
 
 // Server speaks the swarm signalling protocol of koa-signal and moshpit
@@ -104,13 +118,29 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	b, err := sse.New(sse.Config{HeartbeatInterval: cfg.HeartbeatInterval, Logger: cfg.Logger})
+	bcfg := sse.Config{HeartbeatInterval: cfg.HeartbeatInterval, Logger: cfg.Logger}
+	var st store = newMemStore(cfg.MaxSwarms, cfg.MaxPeers)
+	var rs *redisStore
+	if cfg.Redis != nil {
+		prefix := cfg.RedisPrefix
+		if prefix == "" {
+			prefix = "sse-signal:"
+		}
+		bp, err := redisbp.New(redisbp.Config{Client: cfg.Redis, Prefix: prefix + "bp:", Logger: cfg.Logger})
+		if err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrInvalidConfig, err)
+		}
+		bcfg.Backplane = bp
+		rs = newRedisStore(cfg.Redis, prefix, cfg.MaxSwarms, cfg.MaxPeers)
+		st = rs
+	}
+	b, err := sse.New(bcfg)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrInvalidConfig, err)
+		return nil, fmt.Errorf("signal: starting the broker: %w", err)
 	}
 	s := &Server{
 		b:         b,
-		store:     newMemStore(cfg.MaxSwarms, cfg.MaxPeers),
+		store:     st,
 		ice:       newICEList(cloneICE(cfg.ICEServers), cfg.TURN, b),
 		cors:      c,
 		bodyLimit: cfg.BodyLimit,
@@ -126,6 +156,9 @@ func New(cfg Config) (*Server, error) {
 	}
 	if s.ice.ttl > 0 {
 		s.renewer.Go(func() { s.ice.renew(s.done) })
+	}
+	if rs != nil {
+		s.renewer.Go(func() { s.maintain(rs) })
 	}
 	return s, nil
 }
@@ -198,6 +231,22 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		return err
 	case <-ctx.Done():
 		return ctx.Err()
+	}
+}
+
+// maintain runs the Redis store's upkeep until Shutdown.
+func (s *Server) maintain(rs *redisStore) {
+	t := time.NewTicker(rs.ttl / 3)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.done:
+			return
+		case <-t.C:
+			ctx, cancel := context.WithTimeout(context.Background(), rs.ttl/3)
+			rs.maintain(ctx, s.b)
+			cancel()
+		}
 	}
 }
 

@@ -3,14 +3,35 @@ package signal_test
 import (
 	"testing"
 
+	goredis "github.com/redis/go-redis/v9"
+	"github.com/roomcast/sse/internal/redistest"
 	"github.com/roomcast/sse/signal"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
 
+// stores runs a store test against the in-process store and, where
+// redis-server is installed, the Redis store.
+func stores(t *testing.T, maxSwarms, maxPeers int, test func(t *testing.T, st signal.TestStore)) {
+	t.Run("memory", func(t *testing.T) {
+		t.Parallel()
+		test(t, signal.NewTestStore(maxSwarms, maxPeers))
+	})
+	t.Run("redis", func(t *testing.T) {
+		t.Parallel()
+		srv := redistest.Start(t)
+		rdb := goredis.NewClient(&goredis.Options{Addr: srv.Addr})
+		t.Cleanup(func() { _ = rdb.Close() })
+		test(t, signal.NewTestRedisStore(rdb, "test:", maxSwarms, maxPeers))
+	})
+}
+
 func TestStoreLifecycle(t *testing.T) {
 	t.Parallel()
-	st := signal.NewTestStore(0, 0)
+	stores(t, 0, 0, testStoreLifecycle)
+}
+
+func testStoreLifecycle(t *testing.T, st signal.TestStore) {
 	require.NoError(t, st.Admit(""))
 	require.ErrorIs(t, st.Admit("s"), signal.ErrUnknownSwarm)
 	require.NoError(t, st.Create("s", "init", "tok-init"))
@@ -54,7 +75,10 @@ func TestStoreLifecycle(t *testing.T) {
 
 func TestStoreLimits(t *testing.T) {
 	t.Parallel()
-	st := signal.NewTestStore(1, 2)
+	stores(t, 1, 2, testStoreLimits)
+}
+
+func testStoreLimits(t *testing.T, st signal.TestStore) {
 	require.NoError(t, st.Create("s", "init", "a"))
 	require.ErrorIs(t, st.Admit(""), signal.ErrTooManySwarms)
 	require.ErrorIs(t, st.Create("t", "x", "b"), signal.ErrTooManySwarms)

@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"os"
 	"runtime/debug"
 	"strconv"
 	"strings"
 
+	goredis "github.com/redis/go-redis/v9"
 	"github.com/roomcast/sse/signal"
 )
 
@@ -58,6 +60,9 @@ Options:
                             address in a minute, then 429 (default 0: no cap)
       --cors-origin ORIGIN  allow this origin only; repeat it or separate origins by
                             commas (default: every origin; "none": CORS off)
+      --redis URL           share swarms with every sse-signal on this Redis, such as
+                            redis://localhost:6379/0 (default: $SSE_SIGNAL_REDIS;
+                            none: this process alone)
 `
 
 // options is a parsed command line.
@@ -66,6 +71,7 @@ type options struct {
 	port          int
 	host          string
 	uid, gid      string
+	redis         string
 	cfg           signal.Config
 }
 
@@ -97,6 +103,7 @@ func parseArgs(args []string) (options, error) {
 		o.cfg.BodyLimit = n
 		return err
 	})
+	fs.StringVar(&o.redis, "redis", os.Getenv("SSE_SIGNAL_REDIS"), "")
 	fs.IntVar(&o.cfg.MaxSwarms, "max-swarms", 0, "")
 	fs.IntVar(&o.cfg.MaxPeers, "max-peers", 0, "")
 	fs.IntVar(&o.cfg.FailedAuthLimit, "max-failed-auth", 0, "")
@@ -122,6 +129,11 @@ func parseArgs(args []string) (options, error) {
 		return o, fmt.Errorf("%w: port %d is not in 0-65535", errUsage, o.port)
 	case o.cfg.MaxSwarms < 0 || o.cfg.MaxPeers < 0 || o.cfg.FailedAuthLimit < 0:
 		return o, fmt.Errorf("%w: --max-swarms, --max-peers and --max-failed-auth cannot be negative", errUsage)
+	}
+	if o.redis != "" {
+		if _, err := goredis.ParseURL(o.redis); err != nil {
+			return o, fmt.Errorf("%w: --redis: %w", errUsage, err)
+		}
 	}
 	return o, nil
 }

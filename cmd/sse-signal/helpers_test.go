@@ -50,7 +50,7 @@ func (o *output) String() string {
 	return o.buf.String()
 }
 
-var startLine = regexp.MustCompile(`^sse-signal \S+ listening on (http://\S+)$`)
+var startLine = regexp.MustCompile(`^sse-signal \S+ listening on (http://[^\s,]+)(, sharing swarms on redis \S+)?$`)
 
 // url waits for the start-up line and returns the server's URL.
 func (o *output) url(t *testing.T) string {

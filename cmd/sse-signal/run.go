@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"time"
 
+	goredis "github.com/redis/go-redis/v9"
 	"github.com/roomcast/sse/signal"
 )
 
@@ -43,6 +44,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
 	opts.cfg.Logger = logger
+	shared := ""
+	if opts.redis != "" {
+		ropts, _ := goredis.ParseURL(opts.redis) // checked by parseArgs
+		rdb := goredis.NewClient(ropts)
+		defer rdb.Close()
+		opts.cfg.Redis = rdb
+		shared = fmt.Sprintf(", sharing swarms on redis %s", ropts.Addr)
+	}
 	srv, err := signal.New(opts.cfg)
 	if err != nil {
 		return err
@@ -67,7 +76,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	served := make(chan error, 1)
 	go func() { served <- hs.Serve(ln) }()
-	fmt.Fprintf(stdout, "sse-signal %s listening on http://%s\n", versionString(), ln.Addr())
+	fmt.Fprintf(stdout, "sse-signal %s listening on http://%s%s\n", versionString(), ln.Addr(), shared)
 
 	select {
 	case err := <-served:

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/roomcast/sse/internal/redistest"
 	"github.com/roomcast/sse/internal/ssetest"
 	"github.com/roomcast/sse/signal"
 	"github.com/stretchr/testify/assert"
@@ -92,6 +93,7 @@ func TestRunErrors(t *testing.T) {
 		{[]string{"--cors-origin", "example.com"}, "invalid config", false},
 		{[]string{"--host", "127.0.0.1", "--port", port}, "address already in use", false},
 		{[]string{"--uid", "no-such-user-here"}, "unknown user", false},
+		{[]string{"--redis", "http://not-redis"}, "--redis", true},
 	} {
 		stdout, stderr := newOutput(), newOutput()
 		err := run(ctx, tc.args, stdout, stderr)
@@ -162,4 +164,43 @@ func TestRunSlowHeaders(t *testing.T) {
 	_, err = io.Copy(io.Discard, conn) // returns when the server hangs up
 	require.NoError(t, err, "the server kept a connection with unfinished headers")
 	t.Logf("hung up after %v", time.Since(start).Round(time.Millisecond))
+}
+
+// TestRunSharesSwarmsOnRedis runs two servers on one Redis: a swarm made
+// on one is joined on the other, and messages cross both ways.
+func TestRunSharesSwarmsOnRedis(t *testing.T) {
+	t.Parallel()
+	srv := redistest.Start(t)
+	urlA, _, _ := start(t, "--redis", "redis://"+srv.Addr+"/0")
+	urlB, _, _ := start(t, "--redis", "redis://"+srv.Addr+"/0")
+
+	init, err := signal.Dial(ctx, urlA)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = init.Close() })
+	require.Equal(t, signal.EventConnect, (<-init.Messages()).Event)
+	peer, err := signal.Join(ctx, urlB, init.ID())
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = peer.Close() })
+	require.Equal(t, signal.EventConnect, (<-peer.Messages()).Event)
+	require.Equal(t, signal.EventJoin, (<-init.Messages()).Event)
+
+	require.NoError(t, init.Write(map[string]string{"message": "ping", "_cid": peer.CID()}))
+	require.NoError(t, init.Flush(ctx))
+	require.JSONEq(t, `{"message":"ping"}`, string((<-peer.Messages()).Data))
+	require.NoError(t, peer.Write(map[string]string{"message": "pong"}))
+	require.NoError(t, peer.Flush(ctx))
+	require.JSONEq(t, `{"message":"pong"}`, string((<-init.Messages()).Data))
+
+	require.NoError(t, init.Close())
+	assert.ErrorIs(t, streamEnded(t, peer), signal.ErrStreamEnded, "the swarm ends on the other server too")
+}
+
+func TestRedisFromEnvironment(t *testing.T) {
+	t.Setenv("SSE_SIGNAL_REDIS", "redis://127.0.0.1:6379/2")
+	o, err := parseArgs(nil)
+	require.NoError(t, err)
+	assert.Equal(t, "redis://127.0.0.1:6379/2", o.redis)
+	o, err = parseArgs([]string{"--redis", ""})
+	require.NoError(t, err)
+	assert.Empty(t, o.redis, "the flag overrides the variable")
 }
