@@ -36,7 +36,8 @@ type Config struct {
 	// from that address, right or wrong, is answered 429 Too Many
 	// Requests with a Retry-After header until the minute is over, so a
 	// guesser learns nothing more. Behind a reverse proxy all clients
-	// share the proxy's address. Zero: no cap.
+	// share the proxy's address. Each server counts on its own, also
+	// when several share swarms through Redis. Zero: no cap.
 	FailedAuthLimit int
 
 	// HeartbeatInterval is the period of the keep-alive comment on idle
