@@ -314,7 +314,7 @@ func TestNothingLostAcrossSlowDrop(t *testing.T) {
 	}
 	// One event reaches the client first, to give it an id to come back
 	// with: a client dropped before any event reached it has none, and
-	// reconnects as a new client (see docs/guarantees.md).
+	// reconnects as a new client (see the README's Guarantees).
 	publish()
 	ssetest.Wait(t, "the first event to be written", func() bool { return b.Stats().Delivered == 1 })
 	for i := 0; ; i++ {
