@@ -125,9 +125,11 @@ func testReconnectReplaysMissed(t *testing.T, session context.Context, s *chatSe
 		chromedp.Click(chromedp.CSS("#post button")),
 	)
 	tb.waitText(t, "lobby", "Hello, lobby!")
+	// Two rooms are two streams, with no order between them: wait for
+	// each message before the next, so that the log's order is known.
 	s.post(t, "garden", "Quiet in the garden.")
-	s.post(t, "lobby", "Anyone around?")
 	tb.waitText(t, "garden", "Quiet in the garden.")
+	s.post(t, "lobby", "Anyone around?")
 	tb.waitText(t, "lobby", "Anyone around?")
 
 	// The network goes: the stream is dropped and reconnecting waits.
