@@ -68,14 +68,19 @@ func (o *output) url(t *testing.T) string {
 
 // pingPong checks a running server: a swarm with a peer, a message each
 // way through the Go client, and returns both peers for the caller to
-// watch end.
-func pingPong(t *testing.T, url string) (*signal.Peer, *signal.Peer) {
+// watch end. The peer joins at peerURL, url's server or another sharing
+// its swarms; by default the same server.
+func pingPong(t *testing.T, url string, peerURL ...string) (*signal.Peer, *signal.Peer) {
 	t.Helper()
+	join := url
+	if len(peerURL) > 0 {
+		join = peerURL[0]
+	}
 	init, err := signal.Dial(ctx, url)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = init.Close() })
 	require.Equal(t, signal.EventConnect, (<-init.Messages()).Event)
-	peer, err := signal.Join(ctx, url, init.ID())
+	peer, err := signal.Join(ctx, join, init.ID())
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = peer.Close() })
 	require.Equal(t, signal.EventConnect, (<-peer.Messages()).Event)

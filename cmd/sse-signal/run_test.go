@@ -174,23 +174,7 @@ func TestRunSharesSwarmsOnRedis(t *testing.T) {
 	urlA, _, _ := start(t, "--redis", "redis://"+srv.Addr+"/0")
 	urlB, _, _ := start(t, "--redis", "redis://"+srv.Addr+"/0")
 
-	init, err := signal.Dial(ctx, urlA)
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = init.Close() })
-	require.Equal(t, signal.EventConnect, (<-init.Messages()).Event)
-	peer, err := signal.Join(ctx, urlB, init.ID())
-	require.NoError(t, err)
-	t.Cleanup(func() { _ = peer.Close() })
-	require.Equal(t, signal.EventConnect, (<-peer.Messages()).Event)
-	require.Equal(t, signal.EventJoin, (<-init.Messages()).Event)
-
-	require.NoError(t, init.Write(map[string]string{"message": "ping", "_cid": peer.CID()}))
-	require.NoError(t, init.Flush(ctx))
-	require.JSONEq(t, `{"message":"ping"}`, string((<-peer.Messages()).Data))
-	require.NoError(t, peer.Write(map[string]string{"message": "pong"}))
-	require.NoError(t, peer.Flush(ctx))
-	require.JSONEq(t, `{"message":"pong"}`, string((<-init.Messages()).Data))
-
+	init, peer := pingPong(t, urlA, urlB)
 	require.NoError(t, init.Close())
 	assert.ErrorIs(t, streamEnded(t, peer), signal.ErrStreamEnded, "the swarm ends on the other server too")
 }
