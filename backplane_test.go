@@ -222,37 +222,9 @@ func TestBackplaneSendFilterCloseRoom(t *testing.T) {
 func TestBackplaneReplayOnAnotherNode(t *testing.T) {
 	t.Parallel()
 	_, nodes, servers := cluster(t, 2, sse.Config{History: sse.History{Size: 10000}, Limits: sse.Limits{QueueEvents: 10000}})
-	const total = 2000
-	first := ssetest.Open(t, nil, servers[0].URL+"/events/r", nil)
-	published := make(chan error, 1)
-	go func() {
-		for i := range total {
-			if err := nodes[i%2].Publish(ctx, "r", sse.Event{Data: strconv.Itoa(i)}); err != nil {
-				published <- err
-				return
-			}
-		}
-		published <- nil
-	}()
-	var got []int
-	var last string
-	for range 100 {
-		ev := first.Event(t)
-		n, err := strconv.Atoi(ev.Data)
-		require.NoError(t, err)
-		got, last = append(got, n), ev.LastEventID
-	}
-	first.Close()
-	second := ssetest.Open(t, nil, servers[1].URL+"/events/r", http.Header{"Last-Event-ID": {last}})
-	for got[len(got)-1] != total-1 {
-		n, err := strconv.Atoi(second.Event(t).Data)
-		require.NoError(t, err)
-		got = append(got, n)
-	}
-	require.NoError(t, <-published)
-	for i, n := range got {
-		require.Equal(t, i, n, "event %d out of order, duplicated or missing", i)
-	}
+	ssetest.CheckResume(t, 2000, 100, servers[0].URL+"/events/r", servers[1].URL+"/events/r", func(i int) error {
+		return nodes[i%2].Publish(ctx, "r", sse.Event{Data: strconv.Itoa(i)})
+	})
 
 	miss := ssetest.Open(t, nil, servers[1].URL+"/events/r", http.Header{"Last-Event-ID": {"unknown"}})
 	assert.Equal(t, sse.ResyncEvent, miss.Event(t).Type)

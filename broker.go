@@ -577,7 +577,8 @@ func (b *Broker) Rooms() []string {
 // With History on, an event without an ID is given the next id of a
 // sequence that increases across the broker, and is kept for replay.
 // Publish never waits for a client: one whose queue is full is dropped.
-// It returns [ErrInvalidRoom], an [*EventError], or [ErrClosed].
+// It returns [ErrInvalidRoom], an [*EventError], [ErrClosed], or a
+// [*LimitError] for an event larger than Limits.QueueBytes.
 func (b *Broker) Publish(ctx context.Context, room string, ev Event) error {
 	if room == "*" {
 		return b.PublishAll(ctx, ev)
@@ -592,7 +593,6 @@ func (b *Broker) Publish(ctx context.Context, room string, ev Event) error {
 	if err != nil {
 		return err
 	}
-	b.stats.published.Add(1)
 	for {
 		b.mu.RLock()
 		r, closed := b.rooms[room], b.closed
@@ -607,10 +607,8 @@ func (b *Broker) Publish(ctx context.Context, room string, ev Event) error {
 		if closed {
 			return ErrClosed
 		}
-		if r == nil {
-			return nil
-		}
-		if b.publishRoom(r, m) {
+		if r == nil || b.publishRoom(r, m) {
+			b.stats.published.Add(1)
 			return nil
 		}
 	}
@@ -641,6 +639,10 @@ func (b *Broker) publishRemote(ctx context.Context, m Message, ev *Event) error 
 	}
 	body, err := ev.appendBody(make([]byte, 0, ev.sizeHint()))
 	if err != nil {
+		return err
+	}
+	// The id is the caller's or, for kept messages, the backplane's.
+	if err := b.checkSize(len(body) + len("id: \n") + max(len(ev.ID), 64)); err != nil {
 		return err
 	}
 	if b.isClosed() {
@@ -675,7 +677,23 @@ func (b *Broker) prepare(ev *Event) (prepared, error) {
 	if err != nil {
 		return prepared{}, err
 	}
+	n := len(body)
+	if !full {
+		n += len("id: \n") + 20 // the longest sequence number
+	}
+	if err := b.checkSize(n); err != nil {
+		return prepared{}, err
+	}
 	return prepared{id: ev.ID, body: body, full: full}, nil
+}
+
+// checkSize refuses an event that could never fit in a client's queue:
+// queued, it would drop every recipient as slow.
+func (b *Broker) checkSize(n int) error {
+	if n > b.limits.QueueBytes {
+		return &LimitError{Limit: "QueueBytes", Max: b.limits.QueueBytes}
+	}
+	return nil
 }
 
 // publishRoom stores and fans out m, and reports false if r was freed
@@ -711,10 +729,13 @@ func (b *Broker) Send(ctx context.Context, c *Client, ev Event) error {
 	if err != nil {
 		return err
 	}
-	b.stats.published.Add(1)
+	if err := b.checkSize(len(p)); err != nil {
+		return err
+	}
 	if !c.enqueue(queued{p: p, event: true, id: ev.ID}) {
 		return ErrClientGone
 	}
+	b.stats.published.Add(1)
 	return nil
 }
 
@@ -775,6 +796,9 @@ func (b *Broker) BroadcastFilter(ctx context.Context, filter, arg string, ev Eve
 func (b *Broker) Broadcast(ctx context.Context, filter func(*Client) bool, ev Event) error {
 	p, err := ev.MarshalText()
 	if err != nil {
+		return err
+	}
+	if err := b.checkSize(len(p)); err != nil {
 		return err
 	}
 	if b.isClosed() {

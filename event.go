@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Event is one Server-Sent Event. The zero value is not sendable: at least
@@ -16,13 +17,18 @@ import (
 //
 // Encoding follows the WHATWG "server-sent events" format:
 //   - ID becomes an "id:" field. It must not contain CR, LF or NUL (a NUL
-//     makes browsers ignore the field).
+//     makes browsers ignore the field) nor be longer than [MaxIDLen]
+//     bytes (it comes back in a Last-Event-ID header).
 //   - Name becomes an "event:" field. It must not contain CR or LF.
 //   - Data: a string or []byte is sent as text, split on CRLF, CR and LF
 //     into one "data:" line each, so the receiver sees exactly the same
 //     text; [json.RawMessage] is sent as is; any other value is sent as
 //     one line of JSON. A nil Data with a Name sends an empty data line,
 //     so the named event is still dispatched.
+//   - ID, Name and text Data must be valid UTF-8: the stream is decoded
+//     as UTF-8, and a browser would turn invalid bytes into U+FFFD, so
+//     the receiver would not see what was sent, nor send the same ID
+//     back.
 //   - Retry, when positive, becomes a "retry:" field in whole
 //     milliseconds (rounded up).
 //   - Comment becomes one comment line per line of text.
@@ -93,18 +99,28 @@ func (e *Event) sizeHint() int {
 }
 
 func checkID(id string) error {
-	if strings.ContainsAny(id, "\r\n\x00") {
+	switch {
+	case strings.ContainsAny(id, "\r\n\x00"):
 		return &EventError{Field: "id", Reason: "contains CR, LF or NUL"}
+	case len(id) > MaxIDLen:
+		return &EventError{Field: "id", Reason: "longer than MaxIDLen (" + strconv.Itoa(MaxIDLen) + " bytes)"}
+	case !utf8.ValidString(id):
+		return &EventError{Field: "id", Reason: "not valid UTF-8"}
 	}
 	return nil
 }
 
 func checkName(name string) error {
-	if strings.ContainsAny(name, "\r\n") {
+	switch {
+	case strings.ContainsAny(name, "\r\n"):
 		return &EventError{Field: "event", Reason: "contains CR or LF"}
+	case !utf8.ValidString(name):
+		return &EventError{Field: "event", Reason: "not valid UTF-8"}
 	}
 	return nil
 }
+
+func errDataUTF8() error { return &EventError{Field: "data", Reason: "not valid UTF-8"} }
 
 func appendID(dst []byte, id string) []byte {
 	dst = append(dst, "id: "...)
@@ -140,10 +156,19 @@ func (e *Event) appendBody(dst []byte) ([]byte, error) {
 			dst = append(dst, "data: \n"...)
 		}
 	case string:
+		if !utf8.ValidString(d) {
+			return nil, errDataUTF8()
+		}
 		dst = appendLines(dst, "data: ", d)
 	case []byte:
+		if !utf8.Valid(d) {
+			return nil, errDataUTF8()
+		}
 		dst = appendLines(dst, "data: ", d)
 	case json.RawMessage:
+		if !utf8.Valid(d) {
+			return nil, errDataUTF8()
+		}
 		dst = appendLines(dst, "data: ", d)
 	default:
 		var buf bytes.Buffer

@@ -67,13 +67,16 @@ func ExampleBroker_Add() {
 	defer b.Shutdown(context.Background())
 
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		// Join rooms at connect; on error Add has answered already.
-		c, err := b.Add(w, r, "lobby")
+		// Join rooms at connect, in Add: the client may see the stream
+		// open, and events be published to it, before a later Join.
+		// On error Add has answered already.
+		rooms := []string{"lobby"}
+		if user := r.URL.Query().Get("user"); user != "" {
+			rooms = append(rooms, "user:"+user) // a room of one, for direct messages
+		}
+		c, err := b.Add(w, r, rooms...)
 		if err != nil {
 			return
-		}
-		if user := r.URL.Query().Get("user"); user != "" {
-			_ = c.Join("user:" + user) // a room of one, for direct messages
 		}
 		_ = c.Serve() // blocks, writing the stream, until the client goes
 	}))

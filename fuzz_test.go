@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/roomcast/sse"
 	"github.com/roomcast/sse/internal/sseread"
@@ -21,19 +22,24 @@ func FuzzEventEncode(f *testing.F) {
 	f.Add("", "bad\r", "d", int64(0), "")
 	f.Add("nul\x00", "", "d", int64(-5), "")
 	f.Add(" spaced", " name", " data", int64(1), ":colon")
+	f.Add("\xff", "\xc3", "\xed\xa0\x80", int64(0), "\xff")
+	f.Add(strings.Repeat("i", sse.MaxIDLen+1), "", "x", int64(0), "")
+	f.Add("\ufeffid", "\ufeff", "\ufeffdata", int64(0), "\ufeff")
 	f.Fuzz(func(t *testing.T, id, name, data string, retryMs int64, comment string) {
 		ev := sse.Event{ID: id, Name: name, Data: data, Retry: time.Duration(retryMs) * time.Millisecond, Comment: comment}
+		valid := !strings.ContainsAny(id, "\r\n\x00") && len(id) <= sse.MaxIDLen && utf8.ValidString(id) &&
+			!strings.ContainsAny(name, "\r\n") && utf8.ValidString(name) && utf8.ValidString(data) && retryMs >= 0
 		wire, err := ev.MarshalText()
 		if err != nil {
 			if !errors.Is(err, sse.ErrInvalidEvent) {
 				t.Fatalf("error %v does not wrap ErrInvalidEvent", err)
 			}
-			if !strings.ContainsAny(id, "\r\n\x00") && !strings.ContainsAny(name, "\r\n") && retryMs >= 0 {
+			if valid {
 				t.Fatalf("valid event refused: %v", err)
 			}
 			return
 		}
-		if strings.ContainsAny(id, "\r\n\x00") || strings.ContainsAny(name, "\r\n") || retryMs < 0 {
+		if !valid {
 			t.Fatalf("invalid event accepted: %q", wire)
 		}
 		var want []sseread.Item

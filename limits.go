@@ -15,6 +15,11 @@ const (
 	DefaultReconnectDelay    = 3 * time.Second
 	// MaxRoomNameLen is the longest room name accepted, in bytes.
 	MaxRoomNameLen = 256
+	// MaxIDLen is the longest event ID accepted, in bytes. A browser
+	// sends the last ID back in a Last-Event-ID header when it
+	// reconnects, and servers and proxies refuse long headers (often
+	// over 4 or 8 KB in all), so a longer ID would break reconnection.
+	MaxIDLen = 1024
 )
 
 // Limits bounds what one broker and each of its clients may use. The zero
@@ -33,8 +38,10 @@ type Limits struct {
 	// QueueEvents caps the events waiting to be written to one client, and
 	// QueueBytes their total size. A client whose queue would exceed either
 	// is disconnected with [ReasonSlow] and counted in
-	// [Stats.SlowDisconnects]; the publisher never waits. Zero: the
-	// defaults DefaultQueueEvents and DefaultQueueBytes.
+	// [Stats.SlowDisconnects]; the publisher never waits. An event larger
+	// than QueueBytes is refused with a [*LimitError] instead, as it
+	// would drop every recipient. Zero: the defaults DefaultQueueEvents
+	// and DefaultQueueBytes.
 	QueueEvents int
 	QueueBytes  int
 

@@ -20,42 +20,9 @@ func TestReplayWhilePublishing(t *testing.T) {
 	// The queue holds the whole burst: this test is about replay, not
 	// about dropping readers that fall behind a publisher.
 	b, ts := newBroker(t, sse.Config{History: sse.History{Size: 10000}, Limits: sse.Limits{QueueEvents: 10000}})
-	const total = 3000
-	first := ssetest.Open(t, nil, ts.URL+"/events/r", nil)
-
-	published := make(chan error, 1)
-	go func() {
-		for n := range total {
-			if err := b.Publish(ctx, "r", sse.Event{Data: strconv.Itoa(n)}); err != nil {
-				published <- err
-				return
-			}
-		}
-		published <- nil
-	}()
-
-	var got []int
-	var last string
-	for range 100 {
-		ev := first.Event(t)
-		n, err := strconv.Atoi(ev.Data)
-		require.NoError(t, err)
-		got = append(got, n)
-		last = ev.LastEventID
-	}
-	first.Close()
-	require.NotEmpty(t, last, "history gives events ids")
-
-	second := ssetest.Open(t, nil, ts.URL+"/events/r", http.Header{"Last-Event-ID": {last}})
-	for got[len(got)-1] != total-1 {
-		n, err := strconv.Atoi(second.Event(t).Data)
-		require.NoError(t, err)
-		got = append(got, n)
-	}
-	require.NoError(t, <-published)
-	for i, n := range got {
-		require.Equal(t, i, n, "event %d out of order, duplicated or missing", i)
-	}
+	ssetest.CheckResume(t, 3000, 100, ts.URL+"/events/r", ts.URL+"/events/r", func(i int) error {
+		return b.Publish(ctx, "r", sse.Event{Data: strconv.Itoa(i)})
+	})
 	assert.GreaterOrEqual(t, b.Stats().Replayed, uint64(1))
 }
 

@@ -5,7 +5,9 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"net"
 	"net/http"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -19,22 +21,35 @@ import (
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 // startChat runs the example on a free port and returns its base URL.
-func startChat(t *testing.T) string {
+func startChat(t *testing.T, args ...string) string {
+	t.Helper()
+	return serveUntilCleanup(t, func(ctx context.Context, stdout io.Writer) error {
+		return run(ctx, append([]string{"-addr", "127.0.0.1:0"}, args...), stdout, io.Discard)
+	}, nil)
+}
+
+// serveUntilCleanup runs serve on its own goroutine and returns the URL
+// of the line it prints once listening. At the test's end it calls
+// beforeStop, if any, then ends serve's context and checks that serve
+// returns nil in time.
+func serveUntilCleanup(t *testing.T, serve func(ctx context.Context, stdout io.Writer) error, beforeStop func()) string {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, []string{"-addr", "127.0.0.1:0"}, pw, io.Discard)
+		done <- serve(ctx, pw)
 		_ = pw.Close()
 	}()
 	line, err := bufio.NewReader(pr).ReadString('\n')
 	require.NoError(t, err)
 	go func() { _, _ = io.Copy(io.Discard, pr) }()
-	i := strings.Index(line, "http://")
-	require.GreaterOrEqual(t, i, 0, line)
-	url := strings.Fields(line[i:])[0]
+	url := regexp.MustCompile(`https?://\S+`).FindString(line)
+	require.NotEmpty(t, url, line)
 	t.Cleanup(func() {
+		if beforeStop != nil {
+			beforeStop()
+		}
 		cancel()
 		select {
 		case err := <-done:
@@ -75,4 +90,86 @@ func TestChat(t *testing.T) {
 	require.NoError(t, err)
 	_ = resp.Body.Close()
 	assert.Equal(t, http.StatusRequestEntityTooLarge, resp.StatusCode)
+
+	// The page and the metrics are served beside the streams.
+	for _, tt := range []struct{ path, contentType, contains string }{
+		{"/", "text/html", "<title>roomcast chat</title>"},
+		{"/chat.js", "text/javascript", "new EventSource("},
+		{"/metrics", "text/plain", "sse_events_delivered_total"},
+	} {
+		resp, err := http.Get(url + tt.path)
+		require.NoError(t, err)
+		body, err := io.ReadAll(resp.Body)
+		_ = resp.Body.Close()
+		require.NoError(t, err)
+		require.Equal(t, http.StatusOK, resp.StatusCode, tt.path)
+		assert.Contains(t, resp.Header.Get("Content-Type"), tt.contentType, tt.path)
+		assert.Contains(t, string(body), tt.contains, tt.path)
+	}
+}
+
+func TestFlags(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name    string
+		args    []string
+		wantErr string
+	}{
+		{"defaults", nil, ""},
+		{"tls", []string{"-cert", "c.pem", "-key", "k.pem", "-retry", "250ms"}, ""},
+		{"cert without key", []string{"-cert", "c.pem"}, "-cert and -key go together"},
+		{"negative retry", []string{"-retry", "-1s"}, "-retry must not be negative"},
+		{"stray argument", []string{"lobby"}, `unexpected argument "lobby"`},
+		{"unknown flag", []string{"-nope"}, "flag provided but not defined"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := parseFlags(tt.args, io.Discard)
+			if tt.wantErr == "" {
+				assert.NoError(t, err)
+			} else {
+				assert.ErrorContains(t, err, tt.wantErr)
+			}
+		})
+	}
+}
+
+func TestBadCertificate(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	err := run(context.Background(), []string{"-addr", "127.0.0.1:0", "-cert", dir + "/none.pem", "-key", dir + "/none.pem"}, io.Discard, io.Discard)
+	assert.ErrorContains(t, err, "none.pem")
+}
+
+// TestSlowHeaders sends request headers slower than the server's
+// ReadHeaderTimeout: the server hangs up on that connection, and an open
+// stream goes on.
+func TestSlowHeaders(t *testing.T) {
+	url := startChat(t, "-read-header-timeout", "200ms")
+	s := ssetest.Open(t, nil, url+"/events/lobby", http.Header{"Accept": {"*/*"}})
+	require.Equal(t, http.StatusOK, s.Resp.StatusCode)
+
+	conn, err := net.Dial("tcp", strings.TrimPrefix(url, "http://"))
+	require.NoError(t, err)
+	defer conn.Close()
+	_, err = io.WriteString(conn, "GET /events/lobby HTTP/1.1\r\nHost: x\r\n") // and never the blank line
+	require.NoError(t, err)
+	require.NoError(t, conn.SetReadDeadline(time.Now().Add(ssetest.Timeout)))
+	start := time.Now()
+	_, err = io.Copy(io.Discard, conn) // returns when the server closes
+	require.NoError(t, err, "the server closed the connection before the test's deadline")
+	t.Logf("closed after %v", time.Since(start).Round(time.Millisecond))
+
+	assert.Equal(t, "time", s.Event(t).Type, "the open stream goes on")
+}
+
+// TestMessageNotUTF8 posts bytes that are not UTF-8: a browser could not
+// show them as sent, so the message is refused.
+func TestMessageNotUTF8(t *testing.T) {
+	url := startChat(t)
+	resp, err := http.Post(url+"/rooms/lobby", "text/plain", strings.NewReader("not UTF-8: \xff"))
+	require.NoError(t, err)
+	_ = resp.Body.Close()
+	assert.Equal(t, http.StatusBadRequest, resp.StatusCode)
 }

@@ -7,6 +7,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"strconv"
 	"testing"
 	"time"
 
@@ -160,5 +161,57 @@ func Wait(t testing.TB, what string, cond func() bool) {
 			t.Fatalf("timed out waiting for %s", what)
 		}
 		<-tick.C
+	}
+}
+
+// CheckResume publishes total events, numbered 0 to total-1 in their
+// data, with publish running on its own goroutine. Meanwhile it reads
+// the first `before` events from a stream at firstURL, closes it, and
+// reconnects at secondURL with the last id it saw, reading until the
+// last event. It fails the test unless the two streams together carried
+// every event once, in order: replay and live stream met with no
+// duplicate and no gap.
+func CheckResume(t testing.TB, total, before int, firstURL, secondURL string, publish func(i int) error) {
+	t.Helper()
+	first := Open(t, nil, firstURL, nil)
+	published := make(chan error, 1)
+	go func() {
+		for i := range total {
+			if err := publish(i); err != nil {
+				published <- err
+				return
+			}
+		}
+		published <- nil
+	}()
+	var got []int
+	var last string
+	read := func(s *Stream) {
+		t.Helper()
+		ev := s.Event(t)
+		n, err := strconv.Atoi(ev.Data)
+		if err != nil {
+			t.Fatalf("event data %q: %v", ev.Data, err)
+		}
+		got, last = append(got, n), ev.LastEventID
+	}
+	for range before {
+		read(first)
+	}
+	first.Close()
+	if last == "" {
+		t.Fatal("events carry no id")
+	}
+	second := Open(t, nil, secondURL, http.Header{"Last-Event-ID": {last}})
+	for got[len(got)-1] != total-1 {
+		read(second)
+	}
+	if err := <-published; err != nil {
+		t.Fatal(err)
+	}
+	for i, n := range got {
+		if i != n {
+			t.Fatalf("event %d is %d: out of order, duplicated or missing", i, n)
+		}
 	}
 }
