@@ -195,7 +195,7 @@ func largestFanout(scs []report.Scenario) string {
 func build(ctx context.Context, dir string, log io.Writer) error {
 	fmt.Fprintf(log, "building sse-bench-server and sse-load (CGO_ENABLED=0)\n")
 	cmd := exec.CommandContext(ctx, "go", "build", "-o", dir, "./cmd/sse-bench-server", "./cmd/sse-load")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", noWorkspace)
 	cmd.Dir = moduleDir()
 	out, err := cmd.CombinedOutput()
 	if err != nil {
@@ -204,10 +204,16 @@ func build(ctx context.Context, dir string, log io.Writer) error {
 	return nil
 }
 
+// noWorkspace builds the bench module on its own go.mod and go.sum, the
+// same whether or not the repository's go.work lists it.
+const noWorkspace = "GOWORK=off"
+
 // moduleDir is the bench module's directory: where go.mod of the
 // working directory's module lies.
 func moduleDir() string {
-	out, err := exec.Command("go", "env", "GOMOD").Output()
+	cmd := exec.Command("go", "env", "GOMOD")
+	cmd.Env = append(os.Environ(), noWorkspace)
+	out, err := cmd.Output()
 	if err != nil {
 		return "."
 	}

@@ -60,7 +60,11 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 			return nil, err
 		}
 	}
-	start := time.Now()
+	start, cpu0 := time.Now(), cpuTime()
+	if cfg.Mode == Observe {
+		// Everything counts, from the first stream's first event.
+		r.phase.Store(0)
+	}
 	r.connect(ctx)
 	defer r.closeAll()
 
@@ -68,7 +72,8 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	switch cfg.Mode {
 	case Observe:
 		res.ConnectS = time.Since(start).Seconds()
-		m, err = r.observe(ctx)
+		err = r.observe(ctx)
+		m = phaseResult{began: start, loadCPU: cpuTime() - cpu0}
 	default:
 		var next uint64
 		next, err = r.warmUp(ctx)
@@ -220,20 +225,16 @@ func (r *runner) count() counts {
 	return k
 }
 
-func (r *runner) observe(ctx context.Context) (phaseResult, error) {
-	m := phaseResult{began: time.Now()}
-	r.phase.Store(0)
-	cpu0 := cpuTime()
+// observe waits for Duration after the streams are open.
+func (r *runner) observe(ctx context.Context) error {
 	t := time.NewTimer(r.cfg.Duration)
 	defer t.Stop()
-	var err error
 	select {
 	case <-t.C:
+		return nil
 	case <-ctx.Done():
-		err = ctx.Err()
+		return ctx.Err()
 	}
-	m.loadCPU = cpuTime() - cpu0
-	return m, err
 }
 
 // warmUp publishes one round at a time until every open stream has an
