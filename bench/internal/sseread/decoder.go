@@ -79,7 +79,13 @@ type Decoder struct {
 	hasData bool
 	first   [PrefixLen]byte
 	firstN  int
+
+	bom int // bytes of a leading U+FEFF matched so far; -1 once past it
 }
+
+// bomBytes is the byte order mark a stream may start with, which the
+// standard says to skip.
+const bomBytes = "\xEF\xBB\xBF"
 
 // Started reports whether the response head has been read.
 func (d *Decoder) Started() bool { return d.inBody }
@@ -217,6 +223,19 @@ func (d *Decoder) endSizeLine() {
 // feedLines splits event-stream bytes into lines (ended by CRLF, LF or
 // CR) and handles each.
 func (d *Decoder) feedLines(b []byte) {
+	for d.bom >= 0 && len(b) > 0 {
+		if b[0] != bomBytes[d.bom] {
+			// Not a mark after all: what matched of it is data.
+			part := bomBytes[:d.bom]
+			d.bom = -1
+			d.feedLines([]byte(part))
+			break
+		}
+		b = b[1:]
+		if d.bom++; d.bom == len(bomBytes) {
+			d.bom = -1
+		}
+	}
 	if len(b) == 0 {
 		return
 	}
