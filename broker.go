@@ -830,6 +830,9 @@ func (b *Broker) Shutdown(ctx context.Context) error {
 		b.mu.Lock()
 		b.closed = true
 		close(b.done)
+		for _, c := range b.clients {
+			c.close(ReasonShutdown)
+		}
 		b.mu.Unlock()
 	})
 	if !first {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"os"
+	"runtime"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -79,6 +80,8 @@ type Client struct {
 	// goroutine but never after the handler has returned.
 	wmu     sync.Mutex
 	serving bool
+
+	deadline time.Time // the write deadline last set; the writer's alone
 }
 
 type queued struct {
@@ -328,15 +331,28 @@ func (c *Client) Serve() error {
 		c.serving = false
 		c.wmu.Unlock()
 	}()
+	// The writer waits on two channels only: each of 10 000 writers
+	// parked on shared channels (the request's, the broker's) costs every
+	// wake-up. The request's end wakes it instead, and Shutdown closes
+	// each client.
 	ctx := c.req.Context()
+	stop := context.AfterFunc(ctx, func() {
+		select {
+		case c.wake <- struct{}{}:
+		default:
+		}
+	})
+	defer stop()
 	for {
 		select {
 		case <-c.wake:
+			// Let publishers queue more before taking the queue: fewer,
+			// fuller writes.
+			runtime.Gosched()
 		case <-c.done:
-		case <-ctx.Done():
+		}
+		if ctx.Err() != nil {
 			c.close(ReasonClientGone)
-		case <-c.b.done:
-			c.close(ReasonShutdown)
 		}
 		batch, closed := c.take()
 		if len(batch) > 0 {
@@ -371,9 +387,15 @@ func (c *Client) err() error {
 }
 
 func (c *Client) write(batch []queued) error {
+	// The deadline moves only once half of it is used, so most batches
+	// skip the timer update; each write still has between WriteTimeout/2
+	// and WriteTimeout.
 	if wt := c.b.limits.WriteTimeout; wt > 0 {
-		if err := c.rc.SetWriteDeadline(time.Now().Add(wt)); err != nil && !errors.Is(err, http.ErrNotSupported) {
-			return err
+		if now := time.Now(); c.deadline.Sub(now) < wt/2 {
+			c.deadline = now.Add(wt)
+			if err := c.rc.SetWriteDeadline(c.deadline); err != nil && !errors.Is(err, http.ErrNotSupported) {
+				return err
+			}
 		}
 	}
 	events := 0

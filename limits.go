@@ -47,7 +47,9 @@ type Limits struct {
 
 	// WriteTimeout bounds each write to a client, set through
 	// [net/http.ResponseController.SetWriteDeadline], so a peer that stops
-	// reading is dropped (with [ReasonTimeout]) within it. Zero:
+	// reading is dropped (with [ReasonTimeout]) within it. The deadline is
+	// moved forward only once half of it has passed, so a write is given
+	// at least half of WriteTimeout. Zero:
 	// DefaultWriteTimeout; negative: no deadline.
 	WriteTimeout time.Duration
 
