@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"iter"
 	"log/slog"
+	"maps"
 	"mime"
 	"net/http"
 	"slices"
@@ -563,13 +564,8 @@ func (b *Broker) nclientsRegistered() int {
 // sorted.
 func (b *Broker) Rooms() []string {
 	b.mu.RLock()
-	names := make([]string, 0, len(b.rooms))
-	for name := range b.rooms {
-		names = append(names, name)
-	}
-	b.mu.RUnlock()
-	slices.Sort(names)
-	return names
+	defer b.mu.RUnlock()
+	return slices.Sorted(maps.Keys(b.rooms))
 }
 
 // Publish sends ev to every client in room, in the order of the room's

@@ -3,6 +3,7 @@ package sse
 import (
 	"context"
 	"errors"
+	"maps"
 	"net/http"
 	"os"
 	"runtime"
@@ -137,13 +138,8 @@ func (c *Client) In(room string) bool {
 // Rooms returns the client's rooms, sorted.
 func (c *Client) Rooms() []string {
 	c.mu.Lock()
-	rooms := make([]string, 0, len(c.rooms))
-	for r := range c.rooms {
-		rooms = append(rooms, r)
-	}
-	c.mu.Unlock()
-	slices.Sort(rooms)
-	return rooms
+	defer c.mu.Unlock()
+	return slices.Sorted(maps.Keys(c.rooms))
 }
 
 // SetRetry tells the client to wait d before reconnecting after the stream
