@@ -27,7 +27,6 @@ type latencyWriter struct {
 	mu   *sync.Mutex
 	lat  *[]time.Duration
 	got  *atomic.Int64
-	line []byte
 }
 
 func (w *latencyWriter) Header() http.Header { return w.h }
