@@ -23,10 +23,10 @@ import (
 // latencyWriter is a flushing ResponseWriter that reads the publish time
 // (Unix nanoseconds) from each data line and records the delay.
 type latencyWriter struct {
-	h    http.Header
-	mu   *sync.Mutex
-	lat  *[]time.Duration
-	got  *atomic.Int64
+	h   http.Header
+	mu  *sync.Mutex
+	lat *[]time.Duration
+	got *atomic.Int64
 }
 
 func (w *latencyWriter) Header() http.Header { return w.h }
