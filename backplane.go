@@ -11,37 +11,45 @@ import (
 // is replayed what it missed. With no Backplane in [Config], a broker
 // works alone and in process, which is the fastest path.
 //
+// Kept messages (those of rooms and KindAll while History is on) have
+// positions in one order across the cluster, Message.Seq: every node
+// delivers them in that order, so that one Last-Event-ID tells where a
+// client in many rooms stands, whichever node it reconnects to.
+//
 // The package backplane/redis implements it on Redis. Implementations
 // must be safe for concurrent use.
 type Backplane interface {
 	// Attach is called once, by [New]. From then on the backplane calls
 	// deliver with every message that any attached broker publishes,
 	// this broker's own included, exactly once each. Calls to deliver
-	// must not overlap, and messages of one room (and those of KindAll)
-	// must come in the order their ids were given. history is the
-	// broker's Config.History: the bounds of what the backplane keeps
-	// for Replay.
+	// must not overlap, and kept messages must come in the order of
+	// their Seq. Before any kept message, and again after a gap, it
+	// delivers a KindPosition message with the position reached, so
+	// that streams opened before the next event get a position too.
+	// history is the broker's Config.History: the bounds of what the
+	// backplane keeps for Replay.
 	Attach(deliver func(Message), history History) error
 
 	// Publish sends m to every attached broker. When m.Keep is set the
-	// backplane keeps it for Replay and, if m.ID is empty, gives it an
-	// id that orders it after every earlier kept message of its room.
-	// An error means the message may not have reached every node: it is
-	// never silently lost.
+	// backplane keeps it for Replay and gives it the next position,
+	// Seq. An error wrapping [ErrUncertain] means m may have reached
+	// some, all or none of the nodes; any other error means it was not
+	// sent. A message is never silently lost on the publishing side.
+	// Publish returns when ctx is done, at the latest.
 	Publish(ctx context.Context, m Message) error
 
 	// Replay returns the kept messages of rooms (the name "*" stands for
-	// KindAll messages) published after the message with lastID, in
-	// order and with their ids. If lastID is unknown, or messages after
-	// it are no longer kept, it returns an error wrapping
+	// KindAll messages) after the position of lastID, in order and with
+	// their Seq, and that position: lastID is the id of a kept message
+	// (the caller's own or its Seq) or a position the broker sent
+	// (formatted in decimal). If lastID is unknown, or messages after it
+	// may no longer be kept, it returns an error wrapping
 	// [ErrReplayMiss].
 	//
 	// The broker holds a reconnecting client's live events while it
-	// replays, and drops those the replay contains. So Replay must not
-	// return before every message it returns, and the one with lastID,
-	// has been delivered to this broker: otherwise a late live copy
-	// would follow the replayed one.
-	Replay(ctx context.Context, rooms []string, lastID string) ([]Message, error)
+	// replays, and drops those at or before the replay's end, so Replay
+	// need not wait for this node's deliveries to catch up.
+	Replay(ctx context.Context, rooms []string, lastID string) (msgs []Message, from uint64, err error)
 
 	// Close stops deliveries and releases the backplane's resources. It
 	// is called by [Broker.Shutdown].
@@ -68,10 +76,16 @@ const (
 	// KindCloseRoom: the streams of every member of Message.Room end, as
 	// with [Broker.Remove]. Message.Event is empty.
 	KindCloseRoom
-	// KindGap: the backplane may have lost messages for Message.Room (all
+	// KindGap: the backplane lost kept messages for Message.Room (all
 	// rooms if empty), say while its connection was down, and could not
-	// recover them: those clients are sent a [ResyncEvent].
+	// recover them: those clients are sent a [ResyncEvent] whose id is
+	// Message.Seq, the position from which deliveries are whole again.
+	// It must come in the order of positions, after the kept messages at
+	// or before Seq that were recovered.
 	KindGap
+	// KindPosition: no event; Message.Seq is the position this node's
+	// deliveries have reached (see Backplane.Attach).
+	KindPosition
 )
 
 // Message is what travels on a [Backplane]: an encoded event and where it
@@ -82,9 +96,13 @@ type Message struct {
 	Client string
 	Filter string
 	Arg    string
-	// ID is the event's id: the caller's, or the one the backplane gave
-	// a kept message. It is sent as the event's id field.
+	// ID is the caller's event id, or empty. A kept message without one
+	// is sent with its Seq, in decimal, as its id.
 	ID string
+	// Seq is a kept message's position, given by the backplane: it
+	// increases across all rooms in the order of delivery. Zero for
+	// messages not kept.
+	Seq uint64
 	// Keep asks the backplane to keep the message for Replay.
 	Keep bool
 	// Event is the encoded event, every field but the id, ending in the
@@ -92,15 +110,30 @@ type Message struct {
 	Event []byte
 }
 
+// queued encodes m for a client's queue, with its id line.
+func (m *Message) queued() queued {
+	id := m.ID
+	if id == "" && m.Seq != 0 {
+		id = formatPosition(m.Seq)
+	}
+	p := m.Event
+	if id != "" && len(p) > 0 {
+		p = make([]byte, 0, len(id)+5+len(m.Event))
+		p = append(appendID(p, id), m.Event...)
+	}
+	return queued{p: p, event: true, id: id, seq: m.Seq}
+}
+
 // deliver is the broker's end of its backplane: it hands a message to the
 // local clients it is for. The backplane calls it one message at a time.
 func (b *Broker) deliver(m Message) {
-	p := m.Event
-	if m.ID != "" && len(p) > 0 {
-		p = make([]byte, 0, len(m.ID)+5+len(m.Event))
-		p = append(appendID(p, m.ID), m.Event...)
+	if m.Seq != 0 {
+		// Kept messages and positions move this broker's position, in
+		// step with registrations (see register).
+		b.order.mu.Lock()
+		defer b.order.mu.Unlock()
+		b.order.advance(m.Seq)
 	}
-	q := queued{p: p, event: true, id: m.ID}
 	switch m.Kind {
 	case KindRoom:
 		b.mu.RLock()
@@ -108,16 +141,16 @@ func (b *Broker) deliver(m Message) {
 		b.mu.RUnlock()
 		if r != nil {
 			r.mu.Lock()
-			r.deliver(q)
+			r.deliver(m.queued())
 			r.mu.Unlock()
 		}
 	case KindAll:
 		b.all.mu.Lock()
-		b.all.deliver(q)
+		b.all.deliver(m.queued())
 		b.all.mu.Unlock()
 	case KindClient:
 		if c := b.Client(m.Client); c != nil {
-			c.enqueue(q)
+			c.enqueue(m.queued())
 		}
 	case KindFilter:
 		f := b.cfg.Filters[m.Filter]
@@ -125,6 +158,7 @@ func (b *Broker) deliver(m Message) {
 			b.log.Warn("sse: backplane message for an unknown filter", "filter", m.Filter)
 			return
 		}
+		q := m.queued()
 		for c := range b.Clients() {
 			if b.match(f, c, m.Arg) {
 				c.enqueue(q)
@@ -135,16 +169,21 @@ func (b *Broker) deliver(m Message) {
 			b.Remove(c)
 		}
 	case KindGap:
-		p := resync("")
+		// With its position as seq, the resync event moves each
+		// client's floor like a kept event, and is dropped by a client
+		// whose replay already went past it.
+		q := resync("", m.Seq)
+		q.seq = m.Seq
 		if m.Room == "" {
 			for c := range b.Clients() {
-				c.enqueue(queued{p: p, event: true})
+				c.enqueue(q)
 			}
 			return
 		}
 		for _, c := range b.roomMembers(m.Room) {
-			c.enqueue(queued{p: p, event: true})
+			c.enqueue(q)
 		}
+	case KindPosition:
 	}
 }
 

@@ -1,6 +1,7 @@
 package sse_test
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -21,17 +22,13 @@ import (
 // memHub is an in-memory Backplane shared by several brokers in one
 // process: a reference for what backplane/redis does over Redis.
 type memHub struct {
-	mu    sync.Mutex
-	nodes []*memNode
-	seq   int
-	kept  map[string][]keptMsg // by room, "*" for KindAll
-	down  bool
-	size  int
-}
-
-type keptMsg struct {
-	seq int
-	m   sse.Message
+	mu      sync.Mutex
+	nodes   []*memNode
+	seq     uint64
+	kept    map[string][]sse.Message // by room, "*" for KindAll
+	evicted map[string]uint64        // by room, the newest position trimmed
+	down    bool
+	size    int
 }
 
 type memNode struct {
@@ -40,21 +37,16 @@ type memNode struct {
 	ch      chan sse.Message
 	done    chan struct{}
 	once    sync.Once
-
-	sent      int // under hub.mu
-	mu        sync.Mutex
-	cond      *sync.Cond
-	delivered int
 }
 
 var _ sse.Backplane = (*memNode)(nil)
 
-func newMemHub() *memHub { return &memHub{kept: map[string][]keptMsg{}} }
+func newMemHub() *memHub {
+	return &memHub{kept: map[string][]sse.Message{}, evicted: map[string]uint64{}, seq: 1000}
+}
 
 func (h *memHub) node() *memNode {
-	n := &memNode{hub: h, ch: make(chan sse.Message, 1<<16), done: make(chan struct{})}
-	n.cond = sync.NewCond(&n.mu)
-	return n
+	return &memNode{hub: h, ch: make(chan sse.Message, 1<<16), done: make(chan struct{})}
 }
 
 func (n *memNode) Attach(deliver func(sse.Message), history sse.History) error {
@@ -62,15 +54,12 @@ func (n *memNode) Attach(deliver func(sse.Message), history sse.History) error {
 	n.hub.mu.Lock()
 	n.hub.nodes = append(n.hub.nodes, n)
 	n.hub.size = history.Size
+	n.ch <- sse.Message{Kind: sse.KindPosition, Seq: n.hub.seq}
 	n.hub.mu.Unlock()
 	go func() {
 		defer close(n.done)
 		for m := range n.ch {
 			n.deliver(m)
-			n.mu.Lock()
-			n.delivered++
-			n.cond.Broadcast()
-			n.mu.Unlock()
 		}
 	}()
 	return nil
@@ -85,61 +74,55 @@ func (n *memNode) Publish(_ context.Context, m sse.Message) error {
 	}
 	if m.Keep {
 		h.seq++
-		if m.ID == "" {
-			m.ID = strconv.Itoa(h.seq)
-		}
+		m.Seq = h.seq
 		key := m.Room
 		if m.Kind == sse.KindAll {
 			key = "*"
 		}
-		h.kept[key] = append(h.kept[key], keptMsg{h.seq, m})
+		h.kept[key] = append(h.kept[key], m)
 		if len(h.kept[key]) > h.size {
+			h.evicted[key] = h.kept[key][0].Seq
 			h.kept[key] = h.kept[key][1:]
 		}
 	}
 	for _, node := range h.nodes {
-		node.sent++
 		node.ch <- m
 	}
 	return nil
 }
 
-func (n *memNode) Replay(_ context.Context, rooms []string, lastID string) ([]sse.Message, error) {
+func (n *memNode) Replay(_ context.Context, rooms []string, lastID string) ([]sse.Message, uint64, error) {
 	h := n.hub
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	// Everything kept so far was sent to this node: wait until it has
-	// been delivered, as the interface requires.
-	n.mu.Lock()
-	for n.delivered < n.sent {
-		n.cond.Wait()
-	}
-	n.mu.Unlock()
-	seq := -1
+	var from uint64
 	for _, r := range rooms {
-		for _, k := range h.kept[r] {
-			if k.m.ID == lastID {
-				seq = k.seq
+		for _, m := range h.kept[r] {
+			if m.ID == lastID && m.Seq > from {
+				from = m.Seq
 			}
 		}
 	}
-	if seq < 0 {
-		return nil, sse.ErrReplayMiss
+	if from == 0 {
+		p, err := strconv.ParseUint(lastID, 10, 64)
+		if err != nil || p > h.seq {
+			return nil, 0, sse.ErrReplayMiss
+		}
+		from = p
 	}
-	var out []keptMsg
+	var out []sse.Message
 	for _, r := range rooms {
-		for _, k := range h.kept[r] {
-			if k.seq > seq {
-				out = append(out, k)
+		if h.evicted[r] > from {
+			return nil, 0, sse.ErrReplayMiss
+		}
+		for _, m := range h.kept[r] {
+			if m.Seq > from {
+				out = append(out, m)
 			}
 		}
 	}
-	slices.SortFunc(out, func(a, b keptMsg) int { return a.seq - b.seq })
-	msgs := make([]sse.Message, len(out))
-	for i, k := range out {
-		msgs[i] = k.m
-	}
-	return msgs, nil
+	slices.SortFunc(out, func(a, b sse.Message) int { return cmp.Compare(a.Seq, b.Seq) })
+	return out, from, nil
 }
 
 func (n *memNode) Close() error {

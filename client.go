@@ -3,6 +3,7 @@ package sse
 import (
 	"context"
 	"errors"
+	"fmt"
 	"maps"
 	"net/http"
 	"os"
@@ -75,6 +76,15 @@ type Client struct {
 	// from a Backplane is queued before them.
 	holding bool
 	held    []queued
+	// floor is the newest position queued for the client (or covered by
+	// its replay): a kept event at or before it is a copy the client has,
+	// as a Backplane on a lagging link may deliver after a replay.
+	floor uint64
+	// start is the position sent in the opening block of a new client.
+	start uint64
+	// body: the request declared a body, which net/http must not wait
+	// for when the stream ends.
+	body bool
 
 	// wmu guards serving, which is true while Serve may be writing, so
 	// that a slow client's blocked write can be cut short from another
@@ -88,7 +98,8 @@ type Client struct {
 type queued struct {
 	p     []byte
 	event bool   // counts as a delivered event (not a heartbeat or control line)
-	id    string // the event's id, for deduplication against a replay
+	id    string // the event's id
+	seq   uint64 // a kept event's position, else 0
 }
 
 // ID returns the client's unique id (an xid).
@@ -176,6 +187,13 @@ func (c *Client) enqueue(q queued) bool {
 		c.mu.Unlock()
 		return false
 	}
+	if q.seq != 0 && !c.holding {
+		if q.seq <= c.floor {
+			c.mu.Unlock()
+			return true // a late copy of an event the client has
+		}
+		c.floor = q.seq
+	}
 	if c.holding {
 		if len(c.held) >= lim.QueueEvents {
 			c.closeLocked(ReasonSlow)
@@ -206,38 +224,66 @@ func (c *Client) enqueue(q queued) bool {
 	return true
 }
 
-// release ends holding: it queues the replay, then the live events that
-// arrived meanwhile and are not in the replay.
-func (c *Client) release(replay []queued) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.holding = false
-	if c.closed {
-		c.held = nil
-		return
-	}
-	seen := make(map[string]struct{}, len(replay))
-	for _, q := range replay {
-		seen[q.id] = struct{}{}
-	}
+// queueReplay queues what a reconnecting client missed ahead of anything
+// else, exempt from the queue limits until the writer takes it. It needs
+// the client not yet visible to publishers, or c.mu.
+func (c *Client) queueReplay(replay []queued) {
 	for _, q := range replay {
 		c.queue = append(c.queue, q)
 		c.qbytes += len(q.p)
+		c.floor = max(c.floor, q.seq)
 	}
 	c.extra, c.extraBytes = len(c.queue), c.qbytes
-	for _, q := range c.held {
-		if _, dup := seen[q.id]; q.id != "" && dup {
-			continue
-		}
-		c.queue = append(c.queue, q)
-		c.qbytes += len(q.p)
-	}
-	c.held = nil
 	if len(c.queue) > 0 {
 		select {
 		case c.wake <- struct{}{}:
 		default:
 		}
+	}
+}
+
+// release ends holding. With a resync event (first.p set) it queues that,
+// then every live event that arrived meanwhile. Otherwise it queues the
+// replay, which covers every kept event up to position from and its own
+// last, then the live events held meanwhile that are not copies of those.
+func (c *Client) release(replay []queued, from uint64, first queued) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.holding = false
+	held := c.held
+	c.held = nil
+	if c.closed {
+		return
+	}
+	if first.p != nil {
+		c.queueReplay([]queued{first})
+	} else {
+		c.floor = max(c.floor, from)
+		c.queueReplay(replay)
+	}
+	for _, q := range held {
+		if q.seq != 0 {
+			if q.seq <= c.floor {
+				continue
+			}
+			c.floor = q.seq
+		}
+		c.queue = append(c.queue, q)
+		c.qbytes += len(q.p)
+	}
+	if len(c.queue) > 0 {
+		select {
+		case c.wake <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// endBody makes sure net/http does not wait, once the handler returns,
+// for a request body the client declared and never sent.
+func (c *Client) endBody() {
+	if c.body {
+		_ = c.rc.SetReadDeadline(time.Now())
 	}
 }
 
@@ -315,8 +361,19 @@ func (c *Client) recycle(batch []queued) {
 // the handler that called [Broker.Add], which must not write to the
 // response itself: Serve's goroutine is the stream's only writer. It
 // returns when the client goes, is removed or is too slow, or the broker
-// shuts down, having unregistered the client; the error is nil for a
-// removal or shutdown and otherwise says why the stream ended.
+// shuts down, having unregistered the client.
+//
+// The error is nil for a normal end: the client went away (closed the
+// tab, the connection dropped), [Broker.Remove] or [Broker.CloseRoom], or
+// [Broker.Shutdown]. It is a [*LimitError] for a client dropped as slow,
+// and an error wrapping [os.ErrDeadlineExceeded] for one whose write
+// passed Limits.WriteTimeout. So a handler logs only what deserves it:
+//
+//	if err := c.Serve(); err != nil {
+//		log.Printf("stream %s: %v", c.ID(), err)
+//	}
+//
+// Config.OnDisconnect is told the reason of every end.
 func (c *Client) Serve() error {
 	c.wmu.Lock()
 	c.serving = true
@@ -372,14 +429,14 @@ func (c *Client) err() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	switch c.reason {
-	case ReasonRemoved, ReasonShutdown:
+	case ReasonRemoved, ReasonShutdown, ReasonClientGone:
 		return nil
 	case ReasonSlow:
 		return &LimitError{Limit: "QueueEvents/QueueBytes", Max: c.b.limits.QueueEvents}
 	case ReasonTimeout:
-		return os.ErrDeadlineExceeded
+		return fmt.Errorf("sse: a write to the client took longer than Limits.WriteTimeout (%v): %w", c.b.limits.WriteTimeout, os.ErrDeadlineExceeded)
 	}
-	return ErrClientGone
+	return nil
 }
 
 func (c *Client) write(batch []queued) error {

@@ -29,20 +29,35 @@ var (
 
 	// ErrInvalidEvent is wrapped by every [*EventError].
 	ErrInvalidEvent = errors.New("sse: invalid event")
+
+	// ErrInvalidConfig is wrapped by the error [New] returns for a Config
+	// it cannot use; the error names the field.
+	ErrInvalidConfig = errors.New("sse: invalid config")
+
+	// ErrUncertain is wrapped by the error of a publish whose outcome is
+	// not known: the [Backplane] failed or timed out after the event may
+	// have been sent, so it may have reached every node, some, or none.
+	// Retrying may deliver it twice. Every other publish error means the
+	// event was not published at all, and a retry cannot duplicate it.
+	ErrUncertain = errors.New("sse: the event may or may not have been published")
+
+	// errNoRoomWildcard answers a request to a Broker mounted on a route
+	// without a {room} wildcard while Config.Room is the default.
+	errNoRoomWildcard = errors.New("sse: the route has no {room} wildcard; mount the Broker on a pattern such as \"GET /events/{room}\", or set Config.Room")
 )
 
 // EventError reports an Event field that cannot be encoded without
 // changing its meaning on the wire. It wraps [ErrInvalidEvent].
 type EventError struct {
-	Field  string // "id", "event", "retry" or "" for the event as a whole
-	Reason string
+	Field  string // "id", "name", "data", "retry" or "" for the event as a whole
+	Reason string // what is wrong with it, e.g. "contains a line break"
 }
 
 func (e *EventError) Error() string {
 	if e.Field == "" {
-		return "sse: invalid event: " + e.Reason
+		return "sse: event " + e.Reason
 	}
-	return fmt.Sprintf("sse: invalid event %s: %s", e.Field, e.Reason)
+	return "sse: event " + e.Field + " " + e.Reason
 }
 
 // Unwrap returns [ErrInvalidEvent].
@@ -55,5 +70,15 @@ type LimitError struct {
 }
 
 func (e *LimitError) Error() string {
-	return fmt.Sprintf("sse: limit %s (%d) reached", e.Limit, e.Max)
+	switch e.Limit {
+	case "QueueBytes":
+		return fmt.Sprintf("sse: the event is larger than Limits.QueueBytes (%d bytes), so no client could queue it", e.Max)
+	case "MaxClients":
+		return fmt.Sprintf("sse: too many clients (Limits.MaxClients is %d)", e.Max)
+	case "MaxRoomsPerClient":
+		return fmt.Sprintf("sse: too many rooms for one client (Limits.MaxRoomsPerClient is %d)", e.Max)
+	case "QueueEvents/QueueBytes":
+		return fmt.Sprintf("sse: the client read too slowly and its queue overflowed (Limits.QueueEvents is %d)", e.Max)
+	}
+	return fmt.Sprintf("sse: Limits.%s (%d) reached", e.Limit, e.Max)
 }

@@ -16,9 +16,10 @@ import (
 // never modifies it, so the same Event may be published concurrently.
 //
 // Encoding follows the WHATWG "server-sent events" format:
-//   - ID becomes an "id:" field. It must not contain CR, LF or NUL (a NUL
-//     makes browsers ignore the field) nor be longer than [MaxIDLen]
-//     bytes (it comes back in a Last-Event-ID header).
+//   - ID becomes an "id:" field. It comes back in the Last-Event-ID
+//     header of a reconnection, so it must survive that trip byte for
+//     byte: no line break, no control character (NUL, tab, DEL...), no
+//     leading or trailing space, at most [MaxIDLen] bytes.
 //   - Name becomes an "event:" field. It must not contain CR or LF.
 //   - Data: a string or []byte is sent as text, split on CRLF, CR and LF
 //     into one "data:" line each, so the receiver sees exactly the same
@@ -98,29 +99,40 @@ func (e *Event) sizeHint() int {
 	return n
 }
 
+// checkID refuses an id that would not come back byte for byte in the
+// Last-Event-ID header of a reconnection: a line break or NUL would break
+// the field itself, net/http refuses a header with any other control byte
+// (400, after which EventSource gives up for good), and it trims leading
+// and trailing spaces, so the broker would look up another id.
 func checkID(id string) error {
 	switch {
-	case strings.ContainsAny(id, "\r\n\x00"):
-		return &EventError{Field: "id", Reason: "contains CR, LF or NUL"}
+	case strings.ContainsAny(id, "\r\n"):
+		return &EventError{Field: "id", Reason: "contains a line break"}
+	case strings.IndexFunc(id, isControl) >= 0:
+		return &EventError{Field: "id", Reason: "contains a control character (NUL, tab, DEL...), which cannot travel back in a Last-Event-ID header"}
+	case id != strings.Trim(id, " "):
+		return &EventError{Field: "id", Reason: "starts or ends with a space, which a Last-Event-ID header would lose"}
 	case len(id) > MaxIDLen:
-		return &EventError{Field: "id", Reason: "longer than MaxIDLen (" + strconv.Itoa(MaxIDLen) + " bytes)"}
+		return &EventError{Field: "id", Reason: "is longer than MaxIDLen (" + strconv.Itoa(MaxIDLen) + " bytes)"}
 	case !utf8.ValidString(id):
-		return &EventError{Field: "id", Reason: "not valid UTF-8"}
+		return &EventError{Field: "id", Reason: "is not valid UTF-8"}
 	}
 	return nil
 }
+
+func isControl(r rune) bool { return r < 0x20 || r == 0x7f }
 
 func checkName(name string) error {
 	switch {
 	case strings.ContainsAny(name, "\r\n"):
-		return &EventError{Field: "event", Reason: "contains CR or LF"}
+		return &EventError{Field: "name", Reason: "contains a line break"}
 	case !utf8.ValidString(name):
-		return &EventError{Field: "event", Reason: "not valid UTF-8"}
+		return &EventError{Field: "name", Reason: "is not valid UTF-8"}
 	}
 	return nil
 }
 
-func errDataUTF8() error { return &EventError{Field: "data", Reason: "not valid UTF-8"} }
+func errDataUTF8() error { return &EventError{Field: "data", Reason: "is not valid UTF-8"} }
 
 func appendID(dst []byte, id string) []byte {
 	dst = append(dst, "id: "...)
@@ -134,10 +146,10 @@ func (e *Event) appendBody(dst []byte) ([]byte, error) {
 		return nil, err
 	}
 	if e.Retry < 0 {
-		return nil, &EventError{Field: "retry", Reason: "negative duration"}
+		return nil, &EventError{Field: "retry", Reason: "is negative"}
 	}
 	if e.ID == "" && e.Name == "" && e.Data == nil && e.Retry == 0 && e.Comment == "" {
-		return nil, &EventError{Reason: "no field set"}
+		return nil, &EventError{Reason: "has no field set"}
 	}
 	if e.Comment != "" {
 		dst = appendLines(dst, ": ", e.Comment)
@@ -175,7 +187,7 @@ func (e *Event) appendBody(dst []byte) ([]byte, error) {
 		enc := json.NewEncoder(&buf)
 		enc.SetEscapeHTML(false)
 		if err := enc.Encode(d); err != nil {
-			return nil, &EventError{Field: "data", Reason: err.Error()}
+			return nil, &EventError{Field: "data", Reason: "cannot be encoded as JSON: " + err.Error()}
 		}
 		dst = appendLines(dst, "data: ", bytes.TrimSuffix(buf.Bytes(), []byte{'\n'}))
 	}

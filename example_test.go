@@ -113,7 +113,7 @@ func ExampleBroker_Publish() {
 	fmt.Println(err)
 	<-done
 	// Output:
-	// sse: invalid event event: contains CR or LF
+	// sse: event name contains a line break
 	// event: quote
 	// data: {"EUR":1.08}
 	// data: two

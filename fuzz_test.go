@@ -27,7 +27,11 @@ func FuzzEventEncode(f *testing.F) {
 	f.Add("\ufeffid", "\ufeff", "\ufeffdata", int64(0), "\ufeff")
 	f.Fuzz(func(t *testing.T, id, name, data string, retryMs int64, comment string) {
 		ev := sse.Event{ID: id, Name: name, Data: data, Retry: time.Duration(retryMs) * time.Millisecond, Comment: comment}
-		valid := !strings.ContainsAny(id, "\r\n\x00") && len(id) <= sse.MaxIDLen && utf8.ValidString(id) &&
+		// An id must come back byte for byte in a Last-Event-ID header:
+		// no control byte, no space at either end.
+		idOK := strings.IndexFunc(id, func(r rune) bool { return r < 0x20 || r == 0x7f }) < 0 &&
+			strings.Trim(id, " ") == id
+		valid := idOK && len(id) <= sse.MaxIDLen && utf8.ValidString(id) &&
 			!strings.ContainsAny(name, "\r\n") && utf8.ValidString(name) && utf8.ValidString(data) && retryMs >= 0
 		wire, err := ev.MarshalText()
 		if err != nil {

@@ -55,11 +55,10 @@ func (b *Broker) beatOnce() {
 func (b *Broker) sweep(now time.Time) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	for name, r := range b.rooms {
+	for _, r := range b.rooms {
 		r.mu.Lock()
 		if r.idle(now) {
-			r.dead = true
-			delete(b.rooms, name)
+			b.freeLocked(r)
 		}
 		r.mu.Unlock()
 	}

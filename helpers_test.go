@@ -12,7 +12,9 @@ import (
 )
 
 // newBroker starts a broker and a loopback server with the broker at
-// GET /events/{room} and GET /events. Both are stopped at the test's end.
+// GET /events/{room}, and GET /events mounted without a {room} wildcard
+// (which the default Config.Room answers 500). Both are stopped at the
+// test's end.
 func newBroker(t *testing.T, cfg sse.Config) (*sse.Broker, *httptest.Server) {
 	t.Helper()
 	b, err := sse.New(cfg)

@@ -31,11 +31,11 @@ func TestHostileEventFields(t *testing.T) {
 		{"CR in id", sse.Event{ID: "a\rb", Data: "x"}, "id"},
 		{"LF in id", sse.Event{ID: "a\nb", Data: "x"}, "id"},
 		{"NUL in id", sse.Event{ID: "a\x00b", Data: "x"}, "id"},
-		{"CR in name", sse.Event{Name: "a\rb", Data: "x"}, "event"},
-		{"LF in name", sse.Event{Name: "a\ndata: forged", Data: "x"}, "event"},
+		{"CR in name", sse.Event{Name: "a\rb", Data: "x"}, "name"},
+		{"LF in name", sse.Event{Name: "a\ndata: forged", Data: "x"}, "name"},
 		{"id over MaxIDLen", sse.Event{ID: longID, Data: "x"}, "id"},
 		{"invalid UTF-8 id", sse.Event{ID: "a\xffb", Data: "x"}, "id"},
-		{"invalid UTF-8 name", sse.Event{Name: "a\xc3", Data: "x"}, "event"},
+		{"invalid UTF-8 name", sse.Event{Name: "a\xc3", Data: "x"}, "name"},
 		{"invalid UTF-8 string data", sse.Event{Data: "a\xffb"}, "data"},
 		{"invalid UTF-8 byte data", sse.Event{Data: []byte{'a', 0xed, 0xa0, 0x80}}, "data"},
 		// A NUL in a name is delivered intact by the standard's parser
@@ -230,7 +230,7 @@ func TestHostileRoomNames(t *testing.T) {
 		{strings.Repeat("n", sse.MaxRoomNameLen+1), 400, ""},
 		{"a/b", 404, ""},
 		{"..", 300, ""}, // ServeMux redirects to the cleaned path, /
-		{"", 200, ""},   // GET /events: no room
+		{"", 500, ""},   // GET /events: a route without {room}
 	}
 	for _, tc := range cases {
 		u := ts.URL + "/events/" + tc.path

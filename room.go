@@ -18,11 +18,12 @@ type room struct {
 	members []*Client
 	index   map[*Client]int
 	hist    history
-	dead    bool // removed from Broker.rooms; publishers must look again
+	dead    bool   // removed from Broker.rooms; publishers must look again
+	created uint64 // the broker's position when the room was created
 }
 
-func newRoom(name string, h History) *room {
-	return &room{name: name, index: make(map[*Client]int), hist: history{size: h.Size, maxAge: h.MaxAge}}
+func newRoom(name string, h History, created uint64) *room {
+	return &room{name: name, index: make(map[*Client]int), hist: history{size: h.Size, maxAge: h.MaxAge}, created: created}
 }
 
 // add and remove need r.mu.
@@ -94,8 +95,8 @@ type histEntry struct {
 }
 
 // history is one room's recent events, oldest first. evicted is the
-// highest sequence number that has been dropped, so a replay from before
-// it is known to have a gap.
+// newest position that has been dropped, so a replay from before it is
+// known to have a gap.
 type history struct {
 	size    int
 	maxAge  time.Duration
@@ -135,7 +136,7 @@ func (h *history) trim(now time.Time) {
 	}
 }
 
-// find returns the sequence number of the newest entry with this id.
+// find returns the position of the newest entry with this id.
 func (h *history) find(id string) (uint64, bool) {
 	for i := len(h.entries) - 1; i >= 0; i-- {
 		if h.entries[i].id == id {
@@ -145,15 +146,12 @@ func (h *history) find(id string) (uint64, bool) {
 	return 0, false
 }
 
-// since returns the entries after seq, and false when some of them have
-// already been evicted.
-func (h *history) since(seq uint64) ([]histEntry, bool) {
-	if h.evicted > seq {
-		return nil, false
-	}
+// since returns the entries after position from; completeLocked tells
+// whether some were evicted.
+func (h *history) since(from uint64) []histEntry {
 	i := len(h.entries)
-	for i > 0 && h.entries[i-1].seq > seq {
+	for i > 0 && h.entries[i-1].seq > from {
 		i--
 	}
-	return h.entries[i:], true
+	return h.entries[i:]
 }

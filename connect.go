@@ -1,0 +1,195 @@
+package sse
+
+import (
+	"errors"
+	"mime"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/rs/xid"
+)
+
+// ServeHTTP streams events to the request: it adds a client in the room
+// chosen by Config.Room and serves it until it goes.
+func (b *Broker) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	name, err := b.cfg.Room(r)
+	if errors.Is(err, errNoRoomWildcard) {
+		if !b.noRoom.Swap(true) {
+			b.log.Error(err.Error(), "pattern", r.Pattern, "path", r.URL.Path)
+		}
+		http.Error(w, "500 internal server error: "+err.Error(), http.StatusInternalServerError)
+		return
+	}
+	if err != nil {
+		http.Error(w, "400 bad request: bad room: "+err.Error(), http.StatusBadRequest)
+		return
+	}
+	var rooms []string
+	if name != "" {
+		rooms = []string{name}
+	}
+	c, err := b.Add(w, r, rooms...)
+	if err != nil {
+		return
+	}
+	_ = c.Serve()
+}
+
+// Add registers a client for the request, joins it to rooms, queues its
+// replay, sends the stream's headers at once, and returns. The handler
+// must then call [Client.Serve]. On error Add has already answered the
+// request (204 after Shutdown, 400 for a bad room, 406 for a bad Accept
+// header, 503 over MaxClients) and the handler should just return.
+func (b *Broker) Add(w http.ResponseWriter, r *http.Request, rooms ...string) (*Client, error) {
+	if b.isClosed() {
+		w.WriteHeader(http.StatusNoContent)
+		return nil, ErrClosed
+	}
+	if !acceptsEventStream(r.Header.Values("Accept"), b.cfg.LenientAccept) {
+		http.Error(w, "406 not acceptable: Accept must include text/event-stream", http.StatusNotAcceptable)
+		return nil, ErrNotAcceptable
+	}
+	rooms = slices.Clone(rooms)
+	slices.Sort(rooms)
+	rooms = slices.Compact(rooms)
+	for _, name := range rooms {
+		if err := checkRoom(name); err != nil {
+			http.Error(w, "400 bad request: invalid room name", http.StatusBadRequest)
+			return nil, err
+		}
+	}
+	if max := b.limits.MaxRoomsPerClient; max > 0 && len(rooms) > max {
+		http.Error(w, "400 bad request: too many rooms", http.StatusBadRequest)
+		return nil, &LimitError{Limit: "MaxRoomsPerClient", Max: max}
+	}
+	n := b.nclients.Add(1)
+	if max := b.limits.MaxClients; max > 0 && n > int64(max) {
+		b.nclients.Add(-1)
+		b.stats.rejected.Add(1)
+		secs := int64((jitter(b.limits.ReconnectDelay) + time.Second - 1) / time.Second)
+		w.Header().Set("Retry-After", strconv.FormatInt(secs, 10))
+		http.Error(w, "503 service unavailable: too many clients", http.StatusServiceUnavailable)
+		return nil, &LimitError{Limit: "MaxClients", Max: max}
+	}
+
+	c := &Client{
+		id:    xid.New().String(),
+		b:     b,
+		w:     w,
+		rc:    http.NewResponseController(w),
+		req:   r,
+		wake:  make(chan struct{}, 1),
+		done:  make(chan struct{}),
+		rooms: make(map[string]struct{}, len(rooms)),
+	}
+	c.lastEventID = r.Header.Get("Last-Event-ID")
+	if c.lastEventID == "" {
+		c.lastEventID = r.URL.Query().Get("lastEventId")
+	}
+	if r.ProtoMajor == 1 && r.ContentLength != 0 {
+		// net/http reads up to 256 KiB of an unread request body before
+		// the first response bytes, with no deadline: a client that
+		// declares a body it never sends would hang the stream's opening
+		// for good. Full duplex leaves the body alone; the connection is
+		// not reused after the stream (see Client.finish).
+		c.body = c.rc.EnableFullDuplex() == nil
+	}
+
+	// Register before the headers go out, so that a client that has seen
+	// the response start is sure to get every later event.
+	miss, err := b.register(c, rooms)
+	if err != nil {
+		b.nclients.Add(-1)
+		w.WriteHeader(http.StatusNoContent)
+		return nil, err
+	}
+	h := w.Header()
+	for k, v := range b.cfg.Header {
+		h[k] = slices.Clone(v)
+	}
+	h.Set("Content-Type", "text/event-stream")
+	h.Set("Cache-Control", "no-cache")
+	h.Set("X-Accel-Buffering", "no")
+	if r.ProtoMajor == 1 {
+		h.Set("Connection", "keep-alive")
+	}
+	w.WriteHeader(http.StatusOK)
+	if !b.cfg.OmitOpeningBlock {
+		_, _ = w.Write(b.opening(c))
+	}
+	if err := c.rc.Flush(); err != nil {
+		c.close(ReasonClientGone)
+		b.unregister(c)
+		c.endBody()
+		b.wg.Done()
+		if errors.Is(err, http.ErrNotSupported) {
+			return nil, ErrNoFlush
+		}
+		return nil, err
+	}
+	if c.holding {
+		miss = b.replayRemote(c, rooms)
+	}
+	if miss {
+		b.stats.replayMisses.Add(1)
+		if f := b.cfg.OnReplayMiss; f != nil {
+			b.callback("OnReplayMiss", func() { f(c, c.lastEventID) })
+		}
+	}
+	if f := b.cfg.OnConnect; f != nil {
+		b.callback("OnConnect", func() { f(c) })
+	}
+	return c, nil
+}
+
+// opening is the one data-less block that starts a stream: a retry hint
+// (Config.Retry, or a delay drawn around Limits.ReconnectDelay, so that
+// clients dropped together by a slow network or a restart do not come
+// back in the same instant) and, for a new client while events are kept,
+// its position, so that even a client dropped before its first event
+// resumes exactly.
+func (b *Broker) opening(c *Client) []byte {
+	retry := b.cfg.Retry
+	if retry <= 0 {
+		retry = jitter(b.limits.ReconnectDelay)
+	}
+	p := appendRetry(make([]byte, 0, 48), retry)
+	if c.start != 0 {
+		p = appendID(p, formatPosition(c.start))
+	}
+	return append(p, '\n')
+}
+
+// acceptsEventStream reports whether the Accept header values admit
+// text/event-stream: named explicitly, or, when lenient, through a
+// wildcard or by a missing header.
+func acceptsEventStream(values []string, lenient bool) bool {
+	if len(values) == 0 {
+		return lenient
+	}
+	for _, v := range values {
+		for _, part := range strings.Split(v, ",") {
+			mt, params, err := mime.ParseMediaType(strings.TrimSpace(part))
+			if err != nil {
+				continue
+			}
+			if q, ok := params["q"]; ok {
+				if f, err := strconv.ParseFloat(q, 64); err != nil || f <= 0 {
+					continue
+				}
+			}
+			switch mt {
+			case "text/event-stream":
+				return true
+			case "*/*", "text/*":
+				if lenient {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
