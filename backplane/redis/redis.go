@@ -1,33 +1,43 @@
 // Package redis is an [sse.Backplane] on Redis (7.0 or later), so that
 // several processes, each with its own [sse.Broker], serve one set of
-// rooms, replay and signalling swarms.
+// rooms and replay.
 //
 // Every message goes through one Redis channel, so each node sees all
-// messages in one order. A message kept for replay is appended to its
-// room's stream and published by one Lua script, so stream order and
-// channel order agree and the stream id is the event's id, the same on
-// every node. Streams are bounded by sse.History's Size and MaxAge.
+// messages in one order. A message kept for replay takes its position
+// from one counter shared by all rooms, is appended to its room's stream
+// and is published, by one Lua script: positions are the channel's
+// order, the same on every node, and a client's Last-Event-ID tells
+// where it stands in all of its rooms at once. Streams are bounded by
+// sse.History's Size and MaxAge.
 //
 // # Failures
 //
-// Publish returns an error when Redis cannot be reached: a message is
-// never lost silently on the publishing side. The subscription reconnects
-// by itself with exponential backoff; once it is back, kept messages
-// published meanwhile are read back from the streams and delivered in
-// order, each once. When no history is kept there is nothing to read
-// back, so every local client is sent an [sse.ResyncEvent] instead.
-// Direct messages ([sse.Broker.SendTo], [sse.Broker.BroadcastFilter]) are
-// not kept and may be lost by a node whose subscription was down.
+// Publish returns an error when the message may not reach every node: a
+// message is never lost silently on the publishing side. An error
+// wrapping [sse.ErrUncertain] means it may have been published; any
+// other error means it was not. Publish returns when its context is done
+// even if go-redis would wait longer (go-redis ignores context deadlines
+// unless its Options.ContextTimeoutEnabled is set; set it too, so that
+// the connection is not held after the call returns).
+//
+// The subscription reconnects by itself with exponential backoff; once it
+// is back, kept messages published meanwhile are read back from the
+// streams and delivered in order, each once. Where some of them were
+// trimmed away meanwhile (History.Size or MaxAge), or Redis lost its
+// data, the clients of the rooms concerned are sent an [sse.ResyncEvent]
+// in their place. When no history is kept there is nothing to read back,
+// so every local client is sent a resync event. Direct messages
+// ([sse.Broker.SendTo], [sse.Broker.BroadcastFilter]) and
+// [sse.Broker.CloseRoom] are not kept and may be lost by a node whose
+// subscription was down.
 package redis
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
-	"maps"
-	"slices"
+	"net"
 	"strconv"
 	"strings"
 	"sync"
@@ -62,22 +72,18 @@ type Backplane struct {
 	minBack time.Duration
 	maxBack time.Duration
 
-	history sse.History
-	deliver func(sse.Message)
-	ps      *goredis.PubSub
-	ctx     context.Context
-	cancel  context.CancelFunc
-	done    chan struct{}
-	once    sync.Once
+	history  sse.History
+	deliver  func(sse.Message)
+	ps       *goredis.PubSub
+	ctx      context.Context
+	cancel   context.CancelFunc
+	done     chan struct{}
+	once     sync.Once
+	inflight sync.WaitGroup // publishes whose caller stopped waiting
 
-	// mu guards last and high, written by the receiving goroutine after
-	// each delivery; progress is closed (and replaced) after a delivery
-	// when a Replay is waiting for deliveries to catch up.
-	mu       sync.Mutex
-	last     map[string]streamID // per stream key, the last kept id delivered
-	high     streamID            // the highest kept id delivered
-	waiting  int
-	progress chan struct{}
+	// high is the newest position delivered; only the receiving
+	// goroutine (and Attach, before it starts) touches it.
+	high uint64
 }
 
 var _ sse.Backplane = (*Backplane)(nil)
@@ -104,28 +110,42 @@ func New(cfg Config) (*Backplane, error) {
 	return &Backplane{
 		rdb: cfg.Client, prefix: cfg.Prefix, channel: cfg.Prefix + "events", log: cfg.Logger,
 		minBack: cfg.MinBackoff, maxBack: cfg.MaxBackoff,
-		ctx: ctx, cancel: cancel, done: make(chan struct{}), last: map[string]streamID{},
-		progress: make(chan struct{}),
+		ctx: ctx, cancel: cancel, done: make(chan struct{}),
 	}, nil
 }
 
-// Attach subscribes to the channel and starts delivering. It fails if
-// Redis cannot be reached.
+// Attach subscribes to the channel, tells the broker the position
+// reached, and starts delivering. It fails if Redis cannot be reached.
 func (bp *Backplane) Attach(deliver func(sse.Message), history sse.History) error {
 	bp.deliver, bp.history = deliver, history
 	bp.ps = bp.rdb.Subscribe(bp.ctx, bp.channel)
 	ctx, cancel := context.WithTimeout(bp.ctx, 10*time.Second)
 	defer cancel()
-	if _, err := bp.ps.ReceiveTimeout(ctx, 10*time.Second); err != nil {
+	fail := func(err error) error {
 		_ = bp.ps.Close()
 		close(bp.done)
 		return fmt.Errorf("sse/backplane/redis: subscribe: %w", err)
+	}
+	if _, err := bp.ps.ReceiveTimeout(ctx, 10*time.Second); err != nil {
+		return fail(err)
+	}
+	if history.Size > 0 {
+		// Subscribed first, so every message after this position will
+		// arrive on the channel; those at or before it that arrive too
+		// are skipped.
+		st, err := bp.state(ctx)
+		if err != nil {
+			return fail(err)
+		}
+		bp.high = st.seq
+		bp.deliver(sse.Message{Kind: sse.KindPosition, Seq: st.seq})
 	}
 	go bp.receive()
 	return nil
 }
 
-// Close stops the subscription and waits for the receiving goroutine.
+// Close stops the subscription and waits for the receiving goroutine and
+// for publishes whose callers stopped waiting.
 func (bp *Backplane) Close() error {
 	var err error
 	bp.once.Do(func() {
@@ -135,14 +155,15 @@ func (bp *Backplane) Close() error {
 		}
 	})
 	<-bp.done
+	bp.inflight.Wait()
 	return err
 }
 
 func (bp *Backplane) streamKey(m *sse.Message) string {
 	if m.Kind == sse.KindAll {
-		return bp.prefix + "room:*"
+		return bp.roomKey("*")
 	}
-	return bp.prefix + "room:" + m.Room
+	return bp.roomKey(m.Room)
 }
 
 func (bp *Backplane) roomKey(room string) string { return bp.prefix + "room:" + room }
@@ -152,386 +173,95 @@ func (bp *Backplane) trimKey(streamKey string) string {
 	return bp.prefix + "trim:" + strings.TrimPrefix(streamKey, bp.prefix+"room:")
 }
 
-// publishKept appends the message to its room's stream, records the
-// newest entry it trims away (so Replay knows of the gap), and publishes
-// "<stream id>\n<message>" on the channel, all at once.
-var publishKept = goredis.NewScript(`
-local maxlen = tonumber(ARGV[1])
-local age = tonumber(ARGV[2])
-local len = redis.call('XLEN', KEYS[1])
-if len >= maxlen then
-  local old = redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', len - maxlen + 1)
-  redis.call('SET', KEYS[2], old[#old][1])
-end
-local id = redis.call('XADD', KEYS[1], 'MAXLEN', maxlen, '*', 'm', ARGV[3])
-if age > 0 then
-  local t = redis.call('TIME')
-  local minid = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000) - age
-  if minid > 0 then
-    local bound = string.format('%d', minid)
-    local old = redis.call('XREVRANGE', KEYS[1], '(' .. bound .. '-0', '-', 'COUNT', 1)
-    if #old > 0 then
-      redis.call('SET', KEYS[2], old[1][1])
-      redis.call('XTRIM', KEYS[1], 'MINID', bound)
-    end
-  end
-  redis.call('PEXPIRE', KEYS[1], age)
-  redis.call('PEXPIRE', KEYS[2], age)
-end
-redis.call('PUBLISH', ARGV[4], id .. '\n' .. ARGV[3])
-return id
-`)
+func (bp *Backplane) seqKeys() []string { return []string{bp.prefix + "seq", bp.prefix + "since"} }
+
+// state is the counter, the dataset's first position and Redis's clock.
+type state struct{ seq, since, now uint64 }
+
+func (bp *Backplane) state(ctx context.Context) (state, error) {
+	v, err := initScript.Run(ctx, bp.rdb, bp.seqKeys()).StringSlice()
+	if err != nil {
+		return state{}, err
+	}
+	if len(v) != 3 {
+		return state{}, errCorrupt
+	}
+	var st state
+	var ok [3]bool
+	st.seq, ok[0] = parsePos(v[0])
+	st.since, ok[1] = parsePos(v[1])
+	st.now, ok[2] = parsePos(v[2])
+	if !ok[0] || !ok[1] || !ok[2] {
+		return state{}, errCorrupt
+	}
+	return st, nil
+}
 
 // Publish sends m to every node, appending it to its room's stream first
-// when m.Keep is set. It returns Redis's error when the message may not
-// have been sent.
+// when m.Keep is set. It returns when ctx is done, at the latest.
 func (bp *Backplane) Publish(ctx context.Context, m sse.Message) error {
 	payload := encode(&m)
 	if !m.Keep || bp.history.Size <= 0 {
-		return bp.rdb.Publish(ctx, bp.channel, append([]byte{'\n'}, payload...)).Err()
+		return bp.do(ctx, func(ctx context.Context) error {
+			return bp.rdb.Publish(ctx, bp.channel, append([]byte{'\n'}, payload...)).Err()
+		})
 	}
 	key := bp.streamKey(&m)
-	age := bp.history.MaxAge.Milliseconds()
-	return publishKept.Run(ctx, bp.rdb, []string{key, bp.trimKey(key)},
-		bp.history.Size, age, payload, bp.channel).Err()
+	age := bp.history.MaxAge.Microseconds()
+	keys := append([]string{key, bp.trimKey(key)}, bp.seqKeys()...)
+	return bp.do(ctx, func(ctx context.Context) error {
+		return publishKept.Run(ctx, bp.rdb, keys, bp.history.Size, age, payload, bp.channel).Err()
+	})
 }
 
-// Replay returns the kept messages of rooms after lastID, merged in id
-// order.
-func (bp *Backplane) Replay(ctx context.Context, rooms []string, lastID string) ([]sse.Message, error) {
-	keys := make([]string, len(rooms))
-	for i, r := range rooms {
-		keys[i] = bp.roomKey(r)
+// do runs one publishing command, giving up when ctx is done even if the
+// client does not, and says whether a failed command may have run.
+func (bp *Backplane) do(ctx context.Context, f func(context.Context) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
 	}
-	pos, found, err := bp.locate(ctx, keys, lastID)
-	if err != nil {
-		return nil, err
+	if ctx.Done() == nil {
+		return classify(f(ctx))
 	}
-	if !found {
-		return nil, fmt.Errorf("sse/backplane/redis: id %q: %w", lastID, sse.ErrReplayMiss)
-	}
-	pipe := bp.rdb.Pipeline()
-	trims := make([]*goredis.StringCmd, len(keys))
-	ranges := make([]*goredis.XMessageSliceCmd, len(keys))
-	for i, k := range keys {
-		trims[i] = pipe.Get(ctx, bp.trimKey(k))
-		ranges[i] = pipe.XRange(ctx, k, "("+pos.id.String(), "+")
-	}
-	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, goredis.Nil) {
-		return nil, err
-	}
-	type entry struct {
-		id streamID
-		m  sse.Message
-	}
-	var entries []entry
-	// The broker dedupes a replay against the live events it holds, so
-	// every message returned (and lastID's own) must have been delivered
-	// here first: wait for this node's deliveries to catch up.
-	targets := map[string]streamID{}
-	for i := range keys {
-		if t, err := trims[i].Result(); err == nil {
-			if tid, ok := parseStreamID(t); ok && pos.id.less(tid) {
-				return nil, fmt.Errorf("sse/backplane/redis: events after %q were trimmed: %w", lastID, sse.ErrReplayMiss)
-			}
-		}
-		for _, xm := range ranges[i].Val() {
-			m, id, err := fromStream(xm)
-			if err != nil {
-				return nil, err
-			}
-			entries = append(entries, entry{id, m})
-			targets[keys[i]] = id
-		}
-		if _, ok := targets[keys[i]]; !ok && pos.key == keys[i] {
-			targets[keys[i]] = pos.id
-		}
-	}
-	if err := bp.caughtUp(ctx, targets); err != nil {
-		return nil, err
-	}
-	slices.SortStableFunc(entries, func(a, b entry) int { return a.id.cmp(b.id) })
-	msgs := make([]sse.Message, len(entries))
-	for i, e := range entries {
-		msgs[i] = e.m
-	}
-	return msgs, nil
-}
-
-// caughtUp waits until every target id has been delivered here.
-func (bp *Backplane) caughtUp(ctx context.Context, targets map[string]streamID) error {
-	bp.mu.Lock()
-	bp.waiting++
-	defer func() {
-		bp.mu.Lock()
-		bp.waiting--
-		bp.mu.Unlock()
+	res := make(chan error, 1)
+	bp.inflight.Add(1)
+	go func() {
+		defer bp.inflight.Done()
+		res <- f(ctx)
 	}()
-	for {
-		behind := false
-		for k, id := range targets {
-			if last, ok := bp.last[k]; !ok || last.less(id) {
-				behind = true
-				break
-			}
-		}
-		ch := bp.progress
-		bp.mu.Unlock()
-		if !behind {
-			return nil
-		}
-		select {
-		case <-ch:
-		case <-ctx.Done():
-			return fmt.Errorf("sse/backplane/redis: waiting for deliveries to catch up: %w", ctx.Err())
-		case <-bp.ctx.Done():
-			return errors.New("sse/backplane/redis: closed")
-		}
-		bp.mu.Lock()
+	select {
+	case err := <-res:
+		return classify(err)
+	case <-ctx.Done():
+		return fmt.Errorf("%w: %w", sse.ErrUncertain, ctx.Err())
 	}
 }
 
-// locate finds the stream position of lastID: a stream id present in one
-// of the streams, or a caller's id stored in an entry.
-func (bp *Backplane) locate(ctx context.Context, keys []string, lastID string) (position, bool, error) {
-	if id, ok := parseStreamID(lastID); ok {
-		pipe := bp.rdb.Pipeline()
-		cmds := make([]*goredis.XMessageSliceCmd, len(keys))
-		for i, k := range keys {
-			cmds[i] = pipe.XRangeN(ctx, k, lastID, lastID, 1)
-		}
-		if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, goredis.Nil) {
-			return position{}, false, err
-		}
-		for i, c := range cmds {
-			if len(c.Val()) > 0 {
-				return position{keys[i], id}, true, nil
-			}
-		}
+// classify marks an error after which the command may have run: all but
+// those met before anything was sent (no connection to be had).
+func classify(err error) error {
+	if err == nil {
+		return nil
 	}
-	// A caller's own id: look for it, newest first (history is bounded).
-	var best position
-	found := false
-	for _, k := range keys {
-		xs, err := bp.rdb.XRevRange(ctx, k, "+", "-").Result()
-		if err != nil {
-			return position{}, false, err
-		}
-		for _, xm := range xs {
-			m, id, err := fromStream(xm)
-			if err != nil {
-				return position{}, false, err
-			}
-			if m.ID == lastID {
-				if !found || best.id.less(id) {
-					best, found = position{k, id}, true
-				}
-				break
-			}
-		}
+	var op *net.OpError
+	if errors.Is(err, goredis.ErrPoolTimeout) || errors.Is(err, goredis.ErrClosed) || errors.As(err, &op) && op.Op == "dial" {
+		return err
 	}
-	return best, found, nil
+	return fmt.Errorf("%w: %w", sse.ErrUncertain, err)
 }
 
-// position is where an event sits: its stream and id.
-type position struct {
-	key string
-	id  streamID
+func parsePos(s string) (uint64, bool) {
+	p, err := strconv.ParseUint(s, 10, 64)
+	return p, err == nil && p != 0 && strconv.FormatUint(p, 10) == s
 }
 
-// fromStream decodes a stream entry, giving it its stream id unless the
-// caller chose one.
-func fromStream(xm goredis.XMessage) (sse.Message, streamID, error) {
-	id, ok := parseStreamID(xm.ID)
-	raw, _ := xm.Values["m"].(string)
-	if !ok || raw == "" {
-		return sse.Message{}, id, errCorrupt
-	}
-	m, err := decode([]byte(raw))
-	if err != nil {
-		return m, id, err
-	}
-	if m.ID == "" {
-		m.ID = xm.ID
-	}
-	return m, id, nil
-}
-
-// receive delivers channel messages until Close, reconnecting with
-// backoff and recovering what it missed meanwhile.
-func (bp *Backplane) receive() {
-	defer close(bp.done)
-	backoff := bp.minBack
-	lost := false
-	for {
-		msg, err := bp.ps.Receive(bp.ctx)
-		if err != nil {
-			if bp.ctx.Err() != nil {
-				return
-			}
-			if !lost {
-				bp.log.Warn("sse/backplane/redis: subscription lost", "error", err)
-			}
-			lost = true
-			select {
-			case <-bp.ctx.Done():
-				return
-			case <-time.After(backoff):
-			}
-			backoff = min(2*backoff, bp.maxBack)
-			continue
-		}
-		switch v := msg.(type) {
-		case *goredis.Subscription:
-			if lost && v.Kind == "subscribe" {
-				bp.log.Info("sse/backplane/redis: subscription restored")
-				bp.recoverGap()
-				lost, backoff = false, bp.minBack
-			}
-		case *goredis.Message:
-			bp.handle(v.Payload)
-		}
-	}
-}
-
-func (bp *Backplane) handle(payload string) {
-	sid, raw, ok := strings.Cut(payload, "\n")
+// parseEntryID reads a stream id "<position>-0".
+func parseEntryID(s string) (uint64, bool) {
+	p, ok := strings.CutSuffix(s, "-0")
 	if !ok {
-		bp.log.Error("sse/backplane/redis: malformed channel message")
-		return
+		return 0, false
 	}
-	m, err := decode([]byte(raw))
-	if err != nil {
-		bp.log.Error("sse/backplane/redis: malformed channel message", "error", err)
-		return
-	}
-	if sid != "" {
-		id, ok := parseStreamID(sid)
-		if !ok {
-			bp.log.Error("sse/backplane/redis: malformed stream id", "id", sid)
-			return
-		}
-		key := bp.streamKey(&m)
-		if bp.delivered(key, id) {
-			return // already delivered by a recovery
-		}
-		if m.ID == "" {
-			m.ID = sid
-		}
-		bp.deliver(m)
-		bp.markDelivered(key, id)
-		return
-	}
-	bp.deliver(m)
+	return parsePos(p)
 }
 
-// delivered reports whether id of stream key was delivered already.
-func (bp *Backplane) delivered(key string, id streamID) bool {
-	bp.mu.Lock()
-	defer bp.mu.Unlock()
-	last, ok := bp.last[key]
-	return ok && !last.less(id)
-}
-
-// markDelivered records id of stream key as delivered and wakes a Replay
-// waiting for it.
-func (bp *Backplane) markDelivered(key string, id streamID) {
-	bp.mu.Lock()
-	defer bp.mu.Unlock()
-	bp.last[key] = id
-	if bp.high.less(id) {
-		bp.high = id
-	}
-	if bp.waiting > 0 {
-		close(bp.progress)
-		bp.progress = make(chan struct{})
-	}
-}
-
-// recoverGap delivers the kept messages published while the subscription
-// was down, or announces a gap when nothing is kept.
-func (bp *Backplane) recoverGap() {
-	if bp.history.Size <= 0 {
-		bp.deliver(sse.Message{Kind: sse.KindGap})
-		return
-	}
-	ctx, cancel := context.WithTimeout(bp.ctx, 30*time.Second)
-	defer cancel()
-	var keys []string
-	iter := bp.rdb.Scan(ctx, 0, bp.prefix+"room:*", 1000).Iterator()
-	for iter.Next(ctx) {
-		keys = append(keys, iter.Val())
-	}
-	if err := iter.Err(); err != nil {
-		bp.log.Error("sse/backplane/redis: recovery failed; announcing a gap", "error", err)
-		bp.deliver(sse.Message{Kind: sse.KindGap})
-		return
-	}
-	type entry struct {
-		key string
-		id  streamID
-		m   sse.Message
-	}
-	var entries []entry
-	bp.mu.Lock()
-	last, high := maps.Clone(bp.last), bp.high
-	bp.mu.Unlock()
-	for _, k := range keys {
-		from, ok := last[k]
-		if !ok {
-			from = high
-		}
-		xs, err := bp.rdb.XRange(ctx, k, "("+from.String(), "+").Result()
-		if err != nil {
-			bp.log.Error("sse/backplane/redis: recovery failed; announcing a gap", "error", err)
-			bp.deliver(sse.Message{Kind: sse.KindGap})
-			return
-		}
-		for _, xm := range xs {
-			m, id, err := fromStream(xm)
-			if err != nil {
-				continue
-			}
-			entries = append(entries, entry{k, id, m})
-		}
-	}
-	slices.SortStableFunc(entries, func(a, b entry) int { return a.id.cmp(b.id) })
-	for _, e := range entries {
-		if !bp.delivered(e.key, e.id) {
-			bp.deliver(e.m)
-			bp.markDelivered(e.key, e.id)
-		}
-	}
-	if len(entries) > 0 {
-		bp.log.Info("sse/backplane/redis: recovered messages", "count", len(entries))
-	}
-}
-
-// streamID is a Redis stream id, milliseconds and a sequence number.
-type streamID struct{ ms, seq uint64 }
-
-func parseStreamID(s string) (streamID, bool) {
-	a, b, ok := strings.Cut(s, "-")
-	if !ok {
-		return streamID{}, false
-	}
-	ms, err1 := strconv.ParseUint(a, 10, 64)
-	seq, err2 := strconv.ParseUint(b, 10, 64)
-	if err1 != nil || err2 != nil {
-		return streamID{}, false
-	}
-	return streamID{ms, seq}, true
-}
-
-func (id streamID) String() string {
-	return strconv.FormatUint(id.ms, 10) + "-" + strconv.FormatUint(id.seq, 10)
-}
-
-func (id streamID) cmp(o streamID) int {
-	if c := cmp.Compare(id.ms, o.ms); c != 0 {
-		return c
-	}
-	return cmp.Compare(id.seq, o.seq)
-}
-
-func (id streamID) less(o streamID) bool { return id.cmp(o) < 0 }
+func entryID(p uint64) string { return strconv.FormatUint(p, 10) + "-0" }

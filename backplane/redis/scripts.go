@@ -1,0 +1,66 @@
+package redis
+
+import goredis "github.com/redis/go-redis/v9"
+
+// Positions are taken in Redis, by the scripts below, from one counter
+// (the key "<prefix>seq") shared by every room: the wall clock in
+// microseconds, or one more than the last position when the clock has not
+// moved past it. Each kept message is appended to its room's stream with
+// the stream id "<position>-0" and published on the channel as
+// "<position>\n<message>" by the same script, so the channel's order is
+// the order of positions, on every node. The key "<prefix>since" holds
+// the first position of this Redis dataset: a Redis restarted without its
+// data starts a new one, and older positions cannot be replayed from.
+//
+// Microseconds, not nanoseconds: Lua's numbers are doubles, exact up to
+// 2^53, and a position in microseconds stays below that until the year
+// 2255. Redis runs one script at a time, each taking microseconds, so
+// the counter does not run ahead of the clock.
+
+// initScript makes sure the counter and the dataset's start exist and
+// returns both. KEYS: seq, since.
+var initScript = goredis.NewScript(`
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+redis.call('SET', KEYS[1], string.format('%d', now), 'NX')
+redis.call('SET', KEYS[2], redis.call('GET', KEYS[1]), 'NX')
+return {redis.call('GET', KEYS[1]), redis.call('GET', KEYS[2]), string.format('%d', now)}
+`)
+
+// publishKept takes the next position, appends the message to its room's
+// stream, trims the stream to History.Size and MaxAge while recording the
+// newest position trimmed away (the key "<prefix>trim:<room>", so Replay
+// knows of the gap), and publishes it, all at once. KEYS: stream, trim,
+// seq, since. ARGV: maxlen, max age in microseconds (0: none), message,
+// channel. It returns the position.
+var publishKept = goredis.NewScript(`
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+local pos = now
+local last = tonumber(redis.call('GET', KEYS[3]) or '0')
+if pos <= last then pos = last + 1 end
+local p = string.format('%d', pos)
+redis.call('SET', KEYS[3], p)
+redis.call('SET', KEYS[4], p, 'NX')
+local maxlen = tonumber(ARGV[1])
+local len = redis.call('XLEN', KEYS[1])
+if len >= maxlen then
+  local old = redis.call('XRANGE', KEYS[1], '-', '+', 'COUNT', len - maxlen + 1)
+  redis.call('SET', KEYS[2], old[#old][1])
+end
+redis.call('XADD', KEYS[1], 'MAXLEN', maxlen, p .. '-0', 'm', ARGV[3])
+local age = tonumber(ARGV[2])
+if age > 0 then
+  local bound = string.format('%d', now - age)
+  local old = redis.call('XREVRANGE', KEYS[1], '(' .. bound .. '-0', '-', 'COUNT', 1)
+  if #old > 0 then
+    redis.call('SET', KEYS[2], old[1][1])
+    redis.call('XTRIM', KEYS[1], 'MINID', bound)
+  end
+  local ttl = math.ceil(age / 1000)
+  redis.call('PEXPIRE', KEYS[1], ttl)
+  redis.call('PEXPIRE', KEYS[2], ttl)
+end
+redis.call('PUBLISH', ARGV[4], p .. '\n' .. ARGV[3])
+return p
+`)
