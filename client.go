@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"maps"
 	"net/http"
 	"os"
@@ -82,9 +83,9 @@ type Client struct {
 	floor uint64
 	// start is the position sent in the opening block of a new client.
 	start uint64
-	// body: the request declared a body, which net/http must not wait
-	// for when the stream ends.
-	body bool
+	// bodyDone is closed when drainBody's goroutine returns; nil when
+	// the request has no body to drain.
+	bodyDone chan struct{}
 
 	// wmu guards serving, which is true while Serve may be writing, so
 	// that a slow client's blocked write can be cut short from another
@@ -279,11 +280,40 @@ func (c *Client) release(replay []queued, from uint64, first queued) {
 	}
 }
 
-// endBody makes sure net/http does not wait, once the handler returns,
-// for a request body the client declared and never sent.
+// maxDrainedBody bounds the request body a stream request may send.
+const maxDrainedBody = 1 << 20
+
+// drainBody reads and discards a stream request's body on its own
+// goroutine, so that net/http never waits for it, and so that the
+// client's going is noticed: net/http watches the connection only once
+// the body has been read to its end. A read error ends the stream, as
+// does a body over maxDrainedBody.
+func (c *Client) drainBody() {
+	c.bodyDone = make(chan struct{})
+	go func() {
+		defer close(c.bodyDone)
+		n, err := io.Copy(io.Discard, io.LimitReader(c.req.Body, maxDrainedBody+1))
+		if err != nil || n > maxDrainedBody {
+			c.close(ReasonClientGone)
+			c.wakeUp()
+		}
+	}()
+}
+
+// endBody stops drainBody's goroutine, if any, before the handler
+// returns, and keeps the connection from waiting for the rest of a body.
 func (c *Client) endBody() {
-	if c.body {
+	if c.bodyDone != nil {
 		_ = c.rc.SetReadDeadline(time.Now())
+		<-c.bodyDone
+	}
+}
+
+// wakeUp wakes the writer without queueing anything.
+func (c *Client) wakeUp() {
+	select {
+	case c.wake <- struct{}{}:
+	default:
 	}
 }
 

@@ -89,13 +89,12 @@ func (b *Broker) Add(w http.ResponseWriter, r *http.Request, rooms ...string) (*
 	if c.lastEventID == "" {
 		c.lastEventID = r.URL.Query().Get("lastEventId")
 	}
-	if r.ProtoMajor == 1 && r.ContentLength != 0 {
+	if r.ProtoMajor == 1 && r.ContentLength != 0 && c.rc.EnableFullDuplex() == nil {
 		// net/http reads up to 256 KiB of an unread request body before
 		// the first response bytes, with no deadline: a client that
 		// declares a body it never sends would hang the stream's opening
-		// for good. Full duplex leaves the body alone; the connection is
-		// not reused after the stream (see Client.finish).
-		c.body = c.rc.EnableFullDuplex() == nil
+		// for good. Full duplex leaves the body to us.
+		c.drainBody()
 	}
 
 	// Register before the headers go out, so that a client that has seen
@@ -113,7 +112,12 @@ func (b *Broker) Add(w http.ResponseWriter, r *http.Request, rooms ...string) (*
 	h.Set("Content-Type", "text/event-stream")
 	h.Set("Cache-Control", "no-cache")
 	h.Set("X-Accel-Buffering", "no")
-	if r.ProtoMajor == 1 {
+	switch {
+	case c.bodyDone != nil:
+		// The body's bytes may never all arrive: the connection cannot
+		// be trusted for another request.
+		h.Set("Connection", "close")
+	case r.ProtoMajor == 1:
 		h.Set("Connection", "keep-alive")
 	}
 	w.WriteHeader(http.StatusOK)

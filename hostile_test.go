@@ -1,15 +1,22 @@
 package sse_test
 
 import (
+	"bufio"
+	"context"
 	"errors"
+	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/roomcast/sse"
+	"github.com/roomcast/sse/internal/sseread"
 	"github.com/roomcast/sse/internal/ssetest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -31,6 +38,15 @@ func TestHostileEventFields(t *testing.T) {
 		{"CR in id", sse.Event{ID: "a\rb", Data: "x"}, "id"},
 		{"LF in id", sse.Event{ID: "a\nb", Data: "x"}, "id"},
 		{"NUL in id", sse.Event{ID: "a\x00b", Data: "x"}, "id"},
+		// An id must come back byte for byte in a Last-Event-ID header:
+		// net/http trims spaces and refuses control bytes (issue 11,
+		// point 5).
+		{"leading space in id", sse.Event{ID: " a", Data: "x"}, "id"},
+		{"trailing space in id", sse.Event{ID: "a ", Data: "x"}, "id"},
+		{"tab in id", sse.Event{ID: "a\tb", Data: "x"}, "id"},
+		{"trailing tab in id", sse.Event{ID: "a\t", Data: "x"}, "id"},
+		{"control byte in id", sse.Event{ID: "a\x01b", Data: "x"}, "id"},
+		{"DEL in id", sse.Event{ID: "a\x7fb", Data: "x"}, "id"},
 		{"CR in name", sse.Event{Name: "a\rb", Data: "x"}, "name"},
 		{"LF in name", sse.Event{Name: "a\ndata: forged", Data: "x"}, "name"},
 		{"id over MaxIDLen", sse.Event{ID: longID, Data: "x"}, "id"},
@@ -254,4 +270,79 @@ func TestHostileRoomNames(t *testing.T) {
 	require.NoError(t, b.Publish(ctx, "lobby", sse.Event{Data: "lobby"}))
 	assert.Equal(t, "lobby", bystander.Event(t).Data, "the bystander got only its room's event")
 	assert.True(t, errors.Is(b.Publish(ctx, "\xff", sse.Event{Data: "x"}), sse.ErrInvalidRoom))
+}
+
+// TestIDsComeBackExactly publishes ids at the edge of what is accepted
+// and resumes from each through a real Last-Event-ID header: each comes
+// back byte for byte and replays exactly what followed it.
+func TestIDsComeBackExactly(t *testing.T) {
+	t.Parallel()
+	b, ts := newBroker(t, sse.Config{History: sse.History{Size: 100}})
+	ids := []string{"inner space", "ünïcödé-✓", "a:b;c,d", `"quoted"`, "~!@#$%^&*()"}
+	for _, id := range ids {
+		require.NoError(t, b.Publish(ctx, "r", sse.Event{ID: id, Data: id}))
+	}
+	require.NoError(t, b.Publish(ctx, "r", sse.Event{Data: "end"}))
+	for i, id := range ids {
+		s := ssetest.Open(t, nil, ts.URL+"/events/r", http.Header{"Last-Event-ID": {id}})
+		require.Equal(t, http.StatusOK, s.Resp.StatusCode)
+		var got []string
+		for _, ev := range s.Events(t, len(ids)-i) {
+			got = append(got, ev.Data)
+		}
+		assert.Equal(t, append(slices.Clone(ids[i+1:]), "end"), got, "resumed from %q", id)
+	}
+}
+
+// TestDeclaredBodyNeverSent opens a stream with a request that declares a
+// body and never sends it: the stream opens, events flow, and Shutdown
+// returns (issue 11, point 6: net/http read the body before the first
+// response bytes, with no deadline, so the stream hung, held its
+// MaxClients slot and kept Shutdown waiting).
+func TestDeclaredBodyNeverSent(t *testing.T) {
+	t.Parallel()
+	b, err := sse.New(sse.Config{Limits: sse.Limits{MaxClients: 2}})
+	require.NoError(t, err)
+	mux := http.NewServeMux()
+	mux.Handle("/events/{room}", b)
+	ts := httptest.NewServer(mux)
+	defer ts.Close()
+	for range 3 {
+		conn, err := net.Dial("tcp", ts.Listener.Addr().String())
+		require.NoError(t, err)
+		defer conn.Close()
+		_, err = io.WriteString(conn, "POST /events/r HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\nContent-Length: 1000\r\n\r\n")
+		require.NoError(t, err)
+		require.NoError(t, conn.SetReadDeadline(time.Now().Add(ssetest.Timeout)))
+		br := bufio.NewReader(conn)
+		resp, err := http.ReadResponse(br, nil)
+		require.NoError(t, err, "the stream opens without the body")
+		require.Equal(t, http.StatusOK, resp.StatusCode)
+		require.NoError(t, b.Publish(ctx, "r", sse.Event{Data: "flows"}))
+		r := sseread.NewReader(resp.Body, 0)
+		for {
+			it, err := r.Next()
+			require.NoError(t, err)
+			if it.Kind == sseread.KindEvent {
+				require.Equal(t, "flows", it.Data)
+				break
+			}
+		}
+		conn.Close() // frees the slot for the next one
+		ssetest.Wait(t, "the slot to be freed", func() bool { return b.Stats().Clients == 0 })
+	}
+	// One more that stays: Shutdown must not wait for its body.
+	conn, err := net.Dial("tcp", ts.Listener.Addr().String())
+	require.NoError(t, err)
+	defer conn.Close()
+	_, err = io.WriteString(conn, "POST /events/r HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\nContent-Length: 1000\r\n\r\n")
+	require.NoError(t, err)
+	require.NoError(t, conn.SetReadDeadline(time.Now().Add(ssetest.Timeout)))
+	_, err = http.ReadResponse(bufio.NewReader(conn), nil)
+	require.NoError(t, err)
+	sctx, cancel := context.WithTimeout(ctx, ssetest.Timeout)
+	defer cancel()
+	require.NoError(t, b.Shutdown(sctx), "Shutdown returns with the body still unsent")
+	_, err = io.Copy(io.Discard, conn)
+	require.NoError(t, err, "and the connection is closed, not kept waiting for the body")
 }

@@ -1,6 +1,10 @@
 package sse_test
 
 import (
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"sync"
 	"testing"
 
 	"github.com/roomcast/sse"
@@ -93,4 +97,43 @@ func data(items []sseread.Item) []string {
 		out[i] = it.Data
 	}
 	return out
+}
+
+// TestFiltersReadRoomsWhileClientsConnect runs a Broadcast filter and a
+// named filter that read each client's rooms while clients connect in
+// several rooms (issue 11, point 1: register wrote a client's rooms
+// without its lock once it was visible, a fatal concurrent map access).
+func TestFiltersReadRoomsWhileClientsConnect(t *testing.T) {
+	t.Parallel()
+	cfg := sse.Config{Filters: map[string]func(*sse.Client, string) bool{
+		"in": func(c *sse.Client, room string) bool { return c.In(room) },
+	}}
+	b, err := sse.New(cfg)
+	require.NoError(t, err)
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if c, err := b.Add(w, r, "a", "b", "c", r.URL.Query().Get("room")); err == nil {
+			_ = c.Serve()
+		}
+	}))
+	t.Cleanup(func() { _ = b.Shutdown(ctx); ts.Close() })
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			_ = b.Broadcast(ctx, func(c *sse.Client) bool { return c.In("b") && len(c.Rooms()) > 0 }, sse.Event{Data: "x"})
+			_ = b.BroadcastFilter(ctx, "in", "c", sse.Event{Data: "y"})
+		}
+	})
+	for i := range 200 {
+		s := ssetest.Open(t, nil, ts.URL+"?room=r"+strconv.Itoa(i), nil)
+		s.Event(t)
+		s.Close()
+	}
+	close(stop)
+	wg.Wait()
 }
