@@ -36,6 +36,9 @@ type Item struct {
 	LastEventID string // the stream's last event ID when the event was dispatched
 	Comment     string
 	Retry       int64
+	// HasID tells that the event's own block had an id field, rather than
+	// inheriting the last event ID; set only by a Reader that ReportIDs.
+	HasID bool
 }
 
 // ErrLineTooLong is returned for a line longer than the reader's limit.
@@ -195,7 +198,7 @@ func (r *Reader) dispatch() {
 	if typ == "" {
 		typ = "message"
 	}
-	r.pending = append(r.pending, Item{Kind: KindEvent, Type: typ, Data: data, LastEventID: r.lastID})
+	r.pending = append(r.pending, Item{Kind: KindEvent, Type: typ, Data: data, LastEventID: r.lastID, HasID: r.reportIDs && sawID})
 	r.data.Reset()
 	r.hasData = false
 	r.typ = ""

@@ -75,7 +75,7 @@ func TestLineTooLong(t *testing.T) {
 
 func TestReportIDs(t *testing.T) {
 	t.Parallel()
-	stream := "retry: 100\nid: 7\n\n: c\n\nid: 8\ndata: x\n\nid\n\nretry: 5\n\nid: a\x00b\n\n"
+	stream := "retry: 100\nid: 7\n\n: c\n\nid: 8\ndata: x\n\nid\n\nretry: 5\n\nid: a\x00b\n\ndata: y\n\n"
 	r := NewReader(strings.NewReader(stream), 0)
 	r.ReportIDs("3")
 	assert.Equal(t, "3", r.LastEventID(), "starts at the id carried over")
@@ -92,9 +92,10 @@ func TestReportIDs(t *testing.T) {
 		{Kind: KindRetry, Retry: 100},
 		{Kind: KindID, LastEventID: "7"},
 		{Kind: KindComment, Comment: " c"},
-		{Kind: KindEvent, Type: "message", Data: "x", LastEventID: "8"},
+		{Kind: KindEvent, Type: "message", Data: "x", LastEventID: "8", HasID: true},
 		{Kind: KindID, LastEventID: ""},
 		{Kind: KindRetry, Retry: 5},
+		{Kind: KindEvent, Type: "message", Data: "y"},
 	}, items, "a data-less block with an id is reported; one without, or with a NUL id, is not")
 
 	// Without ReportIDs, nothing changes: the id is only seen on events.
