@@ -39,7 +39,9 @@ func newFixture(specs ...string) *fixture {
 	return f
 }
 
-func (f *fixture) ev(tok string) Rec { return Rec{Kind: RecEvent, Token: tok, ID: f.ids[tok], HasID: true} }
+func (f *fixture) ev(tok string) Rec {
+	return Rec{Kind: RecEvent, Token: tok, ID: f.ids[tok], HasID: true}
+}
 
 func pos(id string) Rec { return Rec{Kind: RecPosition, ID: id, HasID: true} }
 
