@@ -112,6 +112,11 @@ type Options struct {
 // need an order (ids, duplicates, its start position, completeness).
 func Check(pubs map[string]Pub, ref Trace, traces []Trace, opt Options) *Result {
 	res := &Result{}
+	check(res, pubs, ref, traces, opt)
+	return res
+}
+
+func check(res *Result, pubs map[string]Pub, ref Trace, traces []Trace, opt Options) {
 	c := &checker{pubs: pubs, opt: opt, res: res, ref: buildReference(pubs, &ref)}
 	c.walk(&ref, true)
 	var missed []string
@@ -128,7 +133,6 @@ func Check(pubs map[string]Pub, ref Trace, traces []Trace, opt Options) *Result 
 	for i := range traces {
 		c.walk(&traces[i], false)
 	}
-	return res
 }
 
 type refEvent struct {
