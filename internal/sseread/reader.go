@@ -22,6 +22,10 @@ const (
 	KindComment
 	// KindRetry is a valid retry field (Item.Retry in milliseconds).
 	KindRetry
+	// KindID is a block without data that had an id field: it set the
+	// stream's last event ID (Item.LastEventID) without dispatching an
+	// event. Only a Reader told to [Reader.ReportIDs] returns it.
+	KindID
 )
 
 // Item is one thing read from the stream.
@@ -32,6 +36,9 @@ type Item struct {
 	LastEventID string // the stream's last event ID when the event was dispatched
 	Comment     string
 	Retry       int64
+	// HasID tells that the event's own block had an id field, rather than
+	// inheriting the last event ID; set only by a Reader that ReportIDs.
+	HasID bool
 }
 
 // ErrLineTooLong is returned for a line longer than the reader's limit.
@@ -48,6 +55,9 @@ type Reader struct {
 	data               strings.Builder
 	hasData            bool
 	pending            []Item
+
+	reportIDs bool // return KindID items
+	sawID     bool // the current block has an id field
 }
 
 // NewReader returns a Reader of r that refuses lines longer than maxLine
@@ -57,6 +67,15 @@ func NewReader(r io.Reader, maxLine int) *Reader {
 		maxLine = 16 << 20
 	}
 	return &Reader{r: bufio.NewReaderSize(r, 64<<10), max: maxLine}
+}
+
+// ReportIDs makes r return a [KindID] item for each block without data
+// that has an id field, and starts the stream's last event ID at lastID,
+// as EventSource carries it over from the connection before. Call it
+// before the first Next.
+func (r *Reader) ReportIDs(lastID string) {
+	r.reportIDs = true
+	r.lastID, r.idBuf = lastID, lastID
 }
 
 // LastEventID returns the stream's current last event ID.
@@ -152,6 +171,7 @@ func (r *Reader) process(line string) {
 	case "id":
 		if !strings.ContainsRune(value, 0) {
 			r.idBuf = value
+			r.sawID = true
 		}
 	case "retry":
 		if value != "" && strings.Trim(value, "0123456789") == "" {
@@ -164,8 +184,13 @@ func (r *Reader) process(line string) {
 
 func (r *Reader) dispatch() {
 	r.lastID = r.idBuf
+	sawID := r.sawID
+	r.sawID = false
 	if !r.hasData {
 		r.typ = ""
+		if r.reportIDs && sawID {
+			r.pending = append(r.pending, Item{Kind: KindID, LastEventID: r.lastID})
+		}
 		return
 	}
 	data := strings.TrimSuffix(r.data.String(), "\n")
@@ -173,7 +198,7 @@ func (r *Reader) dispatch() {
 	if typ == "" {
 		typ = "message"
 	}
-	r.pending = append(r.pending, Item{Kind: KindEvent, Type: typ, Data: data, LastEventID: r.lastID})
+	r.pending = append(r.pending, Item{Kind: KindEvent, Type: typ, Data: data, LastEventID: r.lastID, HasID: r.reportIDs && sawID})
 	r.data.Reset()
 	r.hasData = false
 	r.typ = ""

@@ -72,3 +72,33 @@ func TestLineTooLong(t *testing.T) {
 	_, err := r.Next()
 	assert.ErrorIs(t, err, ErrLineTooLong)
 }
+
+func TestReportIDs(t *testing.T) {
+	t.Parallel()
+	stream := "retry: 100\nid: 7\n\n: c\n\nid: 8\ndata: x\n\nid\n\nretry: 5\n\nid: a\x00b\n\ndata: y\n\n"
+	r := NewReader(strings.NewReader(stream), 0)
+	r.ReportIDs("3")
+	assert.Equal(t, "3", r.LastEventID(), "starts at the id carried over")
+	var items []Item
+	for {
+		it, err := r.Next()
+		if err == io.EOF {
+			break
+		}
+		require.NoError(t, err)
+		items = append(items, it)
+	}
+	assert.Equal(t, []Item{
+		{Kind: KindRetry, Retry: 100},
+		{Kind: KindID, LastEventID: "7"},
+		{Kind: KindComment, Comment: " c"},
+		{Kind: KindEvent, Type: "message", Data: "x", LastEventID: "8", HasID: true},
+		{Kind: KindID, LastEventID: ""},
+		{Kind: KindRetry, Retry: 5},
+		{Kind: KindEvent, Type: "message", Data: "y"},
+	}, items, "a data-less block with an id is reported; one without, or with a NUL id, is not")
+
+	// Without ReportIDs, nothing changes: the id is only seen on events.
+	plain := readAll(t, "id: 7\n\ndata: x\n\n")
+	assert.Equal(t, []Item{{Kind: KindEvent, Type: "message", Data: "x", LastEventID: "7"}}, plain)
+}
