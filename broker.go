@@ -14,7 +14,7 @@ import (
 	"github.com/robfig/cron/v3"
 )
 
-// Lock order: Broker.mu, then Broker.order.mu, then room.mu (the
+// Lock order: Broker.order.mu, then Broker.mu, then room.mu (the
 // all-clients room first, then rooms by name), then Client.mu. No lock
 // is held while writing to the network or calling a user callback.
 

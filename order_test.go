@@ -3,12 +3,10 @@ package sse_test
 import (
 	"bufio"
 	"context"
-	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -46,52 +44,16 @@ func multiRoomServer(t *testing.T, cfg sse.Config) (*sse.Broker, *httptest.Serve
 // client cut between two resumed past an event it never had).
 func TestOrderAcrossRooms(t *testing.T) {
 	t.Parallel()
-	const perPublisher = 600
 	b, ts := multiRoomServer(t, sse.Config{History: sse.History{Size: 10000}, Limits: sse.Limits{QueueEvents: 10000}})
-	publishers := []func(ev sse.Event) error{
-		func(ev sse.Event) error { return b.Publish(ctx, "a", ev) },
-		func(ev sse.Event) error { return b.Publish(ctx, "b", ev) },
-		func(ev sse.Event) error { return b.PublishAll(ctx, ev) },
-	}
-	s := ssetest.Open(t, nil, ts.URL, nil)
-	var wg sync.WaitGroup
-	for p, publish := range publishers {
-		wg.Go(func() {
-			for i := range perPublisher {
-				if err := publish(sse.Event{Data: fmt.Sprintf("%d/%d", p, i)}); err != nil {
-					t.Error(err)
-					return
-				}
-			}
-		})
-	}
-	seen := map[string]bool{}
-	next := make([]int, len(publishers))
-	var last uint64
-	for cut := 0; len(seen) < perPublisher*len(publishers); cut++ {
-		if cut%97 == 96 {
-			// Hang up and resume, sometimes through the query parameter.
-			s.Close()
-			if cut%2 == 0 {
-				s = ssetest.Open(t, nil, ts.URL+"?lastEventId="+strconv.FormatUint(last, 10), nil)
-			} else {
-				s = ssetest.Open(t, nil, ts.URL, http.Header{"Last-Event-ID": {strconv.FormatUint(last, 10)}})
-			}
+	ssetest.CheckOrder(t, []string{ts.URL}, 3, 600, 97, func(p int, data string) error {
+		switch p {
+		case 0:
+			return b.Publish(ctx, "a", sse.Event{Data: data})
+		case 1:
+			return b.Publish(ctx, "b", sse.Event{Data: data})
 		}
-		ev := s.Event(t)
-		id, err := strconv.ParseUint(ev.LastEventID, 10, 64)
-		require.NoError(t, err)
-		require.Greater(t, id, last, "ids only increase on a stream, across rooms and PublishAll")
-		last = id
-		require.False(t, seen[ev.Data], "event %s came twice", ev.Data)
-		seen[ev.Data] = true
-		var p, i int
-		_, err = fmt.Sscanf(ev.Data, "%d/%d", &p, &i)
-		require.NoError(t, err)
-		require.Equal(t, next[p], i, "each publisher's events come in order, none missing")
-		next[p]++
-	}
-	wg.Wait()
+		return b.PublishAll(ctx, sse.Event{Data: data})
+	})
 }
 
 // TestIDsAboveAPredecessors runs a fast burst, then starts another broker

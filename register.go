@@ -9,6 +9,10 @@ import "time"
 // two, and c's position is exact. It reports a replay miss, for which a
 // [ResyncEvent] is already queued first.
 func (b *Broker) register(c *Client, names []string) (miss bool, err error) {
+	if b.kept() {
+		b.order.mu.Lock()
+		defer b.order.mu.Unlock()
+	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if b.closed {
@@ -18,10 +22,6 @@ func (b *Broker) register(c *Client, names []string) (miss bool, err error) {
 	rs = append(rs, b.all)
 	for _, name := range names {
 		rs = append(rs, b.roomLocked(name))
-	}
-	if b.kept() {
-		b.order.mu.Lock()
-		defer b.order.mu.Unlock()
 	}
 	for _, r := range rs {
 		r.mu.Lock()

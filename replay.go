@@ -33,7 +33,7 @@ func resync(lastID string, pos uint64) queued {
 
 // replayLocked queues for c what it missed in rs since its Last-Event-ID,
 // or a resync event when that cannot be told exactly, and reports the
-// miss. pos is the current position; it needs b.mu, b.order.mu and every
+// miss. pos is the current position; it needs b.order.mu, b.mu and every
 // room of rs locked.
 func (b *Broker) replayLocked(c *Client, rs []*room, pos uint64) (miss bool) {
 	c.floor = pos

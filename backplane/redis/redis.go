@@ -137,6 +137,11 @@ func (bp *Backplane) Attach(deliver func(sse.Message), history sse.History) erro
 		if err != nil {
 			return fail(err)
 		}
+		// Loaded now, a publish during a stall is one command (EVALSHA)
+		// rather than EVALSHA failing late and EVAL never sent.
+		if err := publishKept.Load(ctx, bp.rdb).Err(); err != nil {
+			return fail(err)
+		}
 		bp.high = st.seq
 		bp.deliver(sse.Message{Kind: sse.KindPosition, Seq: st.seq})
 	}

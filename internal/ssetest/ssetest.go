@@ -5,9 +5,12 @@ package ssetest
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"strconv"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -213,5 +216,67 @@ func CheckResume(t testing.TB, total, before int, firstURL, secondURL string, pu
 		if i != n {
 			t.Fatalf("event %d is %d: out of order, duplicated or missing", i, n)
 		}
+	}
+}
+
+// CheckOrder runs each publisher on its own goroutine, publishing n
+// events with data "<publisher>/<i>" through publish(p, ev), to a client
+// that reads at urls[0] and, every cutEvery events, hangs up and resumes
+// with the last id it saw at the next URL in turn (through the
+// Last-Event-ID header, or every other time the lastEventId query
+// parameter). The publishers' events must all be kept for replay (rooms
+// or PublishAll with History on), and every id must be a position: a
+// decimal number. It fails the test unless ids only increased on the
+// client's streams and the pieces add up to every event once, each
+// publisher's in order.
+func CheckOrder(t testing.TB, urls []string, publishers, n, cutEvery int, publish func(p int, data string) error) {
+	t.Helper()
+	s := Open(t, nil, urls[0], nil)
+	var wg sync.WaitGroup
+	for p := range publishers {
+		wg.Go(func() {
+			for i := range n {
+				if err := publish(p, fmt.Sprintf("%d/%d", p, i)); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	defer wg.Wait()
+	next := make([]int, publishers)
+	var last uint64
+	for got, cut := 0, 0; got < n*publishers; got++ {
+		if got > 0 && got%cutEvery == 0 {
+			s.Close()
+			cut++
+			u, id := urls[cut%len(urls)], strconv.FormatUint(last, 10)
+			if cut%2 == 0 {
+				sep := "?"
+				if strings.Contains(u, "?") {
+					sep = "&"
+				}
+				s = Open(t, nil, u+sep+"lastEventId="+id, nil)
+			} else {
+				s = Open(t, nil, u, http.Header{"Last-Event-ID": {id}})
+			}
+		}
+		ev := s.Event(t)
+		id, err := strconv.ParseUint(ev.LastEventID, 10, 64)
+		if err != nil {
+			t.Fatalf("event %q has id %q, not a position", ev.Data, ev.LastEventID)
+		}
+		if id <= last {
+			t.Fatalf("event %q has id %d after %d: ids must only increase on a stream", ev.Data, id, last)
+		}
+		last = id
+		var p, i int
+		if _, err := fmt.Sscanf(ev.Data, "%d/%d", &p, &i); err != nil || p < 0 || p >= publishers {
+			t.Fatalf("event data %q", ev.Data)
+		}
+		if i != next[p] {
+			t.Fatalf("publisher %d's event %d came when %d was due: duplicated, reordered or lost", p, i, next[p])
+		}
+		next[p]++
 	}
 }
