@@ -13,6 +13,8 @@ import (
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
+	"github.com/roomcast/sse/backplane/redis"
+	"github.com/roomcast/sse/backplane/redis/signalstore"
 	"github.com/roomcast/sse/signal"
 )
 
@@ -49,7 +51,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		ropts, _ := goredis.ParseURL(opts.redis) // checked by parseArgs
 		rdb := goredis.NewClient(ropts)
 		defer rdb.Close()
-		opts.cfg.Redis = rdb
+		bp, err := redis.New(redis.Config{Client: rdb, Prefix: "sse-signal:bp:", Logger: logger})
+		if err != nil {
+			return err
+		}
+		opts.cfg.Store = signalstore.New(signalstore.Config{Client: rdb, Prefix: "sse-signal:"})
+		opts.cfg.Backplane = bp
 		shared = fmt.Sprintf(", sharing swarms on redis %s", ropts.Addr)
 	}
 	srv, err := signal.New(opts.cfg)
