@@ -1,4 +1,4 @@
-// Package metrics exports a [sse.Broker]'s [sse.Stats] as Prometheus
+// Package metrics exports an [sse.Broker]'s [sse.Stats] as Prometheus
 // metrics. It is a module of its own so that the root package, and every
 // program that does not want metrics, never depends on the Prometheus
 // client.

@@ -27,14 +27,28 @@ var (
 	ErrProtocol = errors.New("signal: protocol error")
 )
 
-// Errors the swarm store returns; the server maps them to HTTP answers
-// and never returns them to a caller.
+// Errors a [Store] returns; the Server maps them to HTTP answers and
+// never returns them to a caller.
 var (
-	errUnknownSwarm  = errors.New("signal: unknown swarm")
-	errUnknownPeer   = errors.New("signal: unknown peer")
-	errTooManySwarms = errors.New("signal: too many swarms")
-	errSwarmFull     = errors.New("signal: swarm is full")
-	errBadToken      = errors.New("signal: token does not belong to a peer of this swarm")
+	// ErrUnknownSwarm: there is no swarm with that id (404).
+	ErrUnknownSwarm = errors.New("signal: unknown swarm")
+	// ErrUnknownPeer: the swarm has no member with that cid (404).
+	ErrUnknownPeer = errors.New("signal: unknown peer")
+	// ErrTooManySwarms: Config.MaxSwarms swarms exist (503).
+	ErrTooManySwarms = errors.New("signal: too many swarms")
+	// ErrSwarmFull: the swarm has Config.MaxPeers members (503).
+	ErrSwarmFull = errors.New("signal: swarm is full")
+	// ErrBadToken: no member of the swarm holds that token (403).
+	ErrBadToken = errors.New("signal: token does not belong to a peer of this swarm")
+)
+
+// The handlers' names for the Store errors.
+var (
+	errUnknownSwarm  = ErrUnknownSwarm
+	errUnknownPeer   = ErrUnknownPeer
+	errTooManySwarms = ErrTooManySwarms
+	errSwarmFull     = ErrSwarmFull
+	errBadToken      = ErrBadToken
 )
 
 // StatusError is a signal server's error answer, as a [Peer] reports it.

@@ -27,7 +27,8 @@ func validID(s string) bool {
 	return true
 }
 
-// tokenDigest is what the store keeps of a token.
-type tokenDigest [sha256.Size]byte
+// TokenDigest is the SHA-256 digest of a token: what a [Store] keeps
+// of it, and all it is shown.
+type TokenDigest [sha256.Size]byte
 
-func digest(token string) tokenDigest { return sha256.Sum256([]byte(token)) }
+func digest(token string) TokenDigest { return sha256.Sum256([]byte(token)) }

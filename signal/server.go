@@ -11,9 +11,7 @@ import (
 	"sync"
 	"time"
 
-	goredis "github.com/redis/go-redis/v9"
 	"github.com/roomcast/sse"
-	redisbp "github.com/roomcast/sse/backplane/redis"
 )
 
 // Config configures a [Server]. The zero value is usable.
@@ -60,17 +58,19 @@ type Config struct {
 	// Nil: nothing is logged.
 	Logger *slog.Logger
 
-	// Redis, when set, makes every Server on that Redis serve one set of
-	// swarms: events travel between them on a backplane/redis Backplane,
-	// and swarms, members and token digests live in Redis, so a peer may
-	// be served by any server. A swarm whose initiator's server dies
-	// expires within a minute, and its other streams are then closed.
-	// The caller keeps owning the client. Nil: one process alone.
-	Redis goredis.UniversalClient
+	// Store keeps the swarms, their members and their tokens' digests.
+	// A Store shared by several Servers makes them serve one set of
+	// swarms, so that a peer may be served by any of them: the Redis
+	// store of github.com/roomcast/sse/backplane/redis/signalstore is
+	// one. Each Server needs a Store value of its own, and Backplane
+	// with it. The caller keeps owning it. Nil: this process's memory.
+	Store Store
 
-	// RedisPrefix starts every Redis key and channel the Server uses.
-	// Zero: "sse-signal:".
-	RedisPrefix string
+	// Backplane carries the Server's events to the other Servers that
+	// share its Store, such as a github.com/roomcast/sse/backplane/redis
+	// Backplane; set both or neither. It is used as sse.Config.Backplane
+	// of the Server's broker, one per Server. Nil: this process alone.
+	Backplane sse.Backplane
 }
 
 // Server speaks the swarm signalling protocol of koa-signal and moshpit
@@ -111,6 +111,8 @@ func New(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("%w: negative MaxPeers", ErrInvalidConfig)
 	case cfg.FailedAuthLimit < 0:
 		return nil, fmt.Errorf("%w: negative FailedAuthLimit", ErrInvalidConfig)
+	case (cfg.Store == nil) != (cfg.Backplane == nil):
+		return nil, fmt.Errorf("%w: Store and Backplane go together: set both or neither", ErrInvalidConfig)
 	}
 	if err := checkICE(cfg.ICEServers, cfg.TURN); err != nil {
 		return nil, err
@@ -119,21 +121,10 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	bcfg := sse.Config{HeartbeatInterval: cfg.HeartbeatInterval, Logger: cfg.Logger}
-	var st store = newMemStore(cfg.MaxSwarms, cfg.MaxPeers)
-	var rs *redisStore
-	if cfg.Redis != nil {
-		prefix := cfg.RedisPrefix
-		if prefix == "" {
-			prefix = "sse-signal:"
-		}
-		bp, err := redisbp.New(redisbp.Config{Client: cfg.Redis, Prefix: prefix + "bp:", Logger: cfg.Logger})
-		if err != nil {
-			return nil, fmt.Errorf("%w: %w", ErrInvalidConfig, err)
-		}
-		bcfg.Backplane = bp
-		rs = newRedisStore(cfg.Redis, prefix, cfg.MaxSwarms, cfg.MaxPeers)
-		st = rs
+	bcfg := sse.Config{HeartbeatInterval: cfg.HeartbeatInterval, Logger: cfg.Logger, Backplane: cfg.Backplane}
+	var st Store = newMemStore()
+	if cfg.Store != nil {
+		st = cfg.Store
 	}
 	b, err := sse.New(bcfg)
 	if err != nil {
@@ -141,7 +132,7 @@ func New(cfg Config) (*Server, error) {
 	}
 	s := &Server{
 		b:         b,
-		store:     st,
+		store:     store{st: st, maxSwarms: cfg.MaxSwarms, maxPeers: cfg.MaxPeers},
 		ice:       newICEList(cloneICE(cfg.ICEServers), cfg.TURN, b),
 		cors:      c,
 		bodyLimit: cfg.BodyLimit,
@@ -158,8 +149,8 @@ func New(cfg Config) (*Server, error) {
 	if s.ice.ttl > 0 {
 		s.renewer.Go(func() { s.ice.renew(s.done) })
 	}
-	if rs != nil {
-		s.renewer.Go(func() { s.maintain(rs) })
+	if cfg.Store != nil {
+		s.renewer.Go(func() { s.maintain(cfg.Store) })
 	}
 	return s, nil
 }
@@ -235,17 +226,20 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}
 }
 
-// maintain runs the Redis store's upkeep until Shutdown.
-func (s *Server) maintain(rs *redisStore) {
-	t := time.NewTicker(rs.ttl / 3)
+// maintain calls st.Maintain every MaintainInterval until Shutdown, and
+// closes the rooms of the swarms it reports gone.
+func (s *Server) maintain(st Store) {
+	t := time.NewTicker(MaintainInterval)
 	defer t.Stop()
 	for {
 		select {
 		case <-s.done:
 			return
 		case <-t.C:
-			ctx, cancel := context.WithTimeout(context.Background(), rs.ttl/3)
-			rs.maintain(ctx, s.b)
+			ctx, cancel := context.WithTimeout(context.Background(), MaintainInterval)
+			for _, id := range st.Maintain(ctx) {
+				_ = s.b.CloseRoom(ctx, id)
+			}
 			cancel()
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"net/url"
 	"os"
 	"runtime/debug"
 	"strconv"
@@ -131,11 +132,25 @@ func parseArgs(args []string) (options, error) {
 		return o, fmt.Errorf("%w: --max-swarms, --max-peers and --max-failed-auth cannot be negative", errUsage)
 	}
 	if o.redis != "" {
-		if _, err := goredis.ParseURL(o.redis); err != nil {
+		if err := checkRedisURL(o.redis); err != nil {
 			return o, fmt.Errorf("%w: --redis: %w", errUsage, err)
 		}
 	}
 	return o, nil
+}
+
+// checkRedisURL says what is wrong with a --redis URL, in words that
+// name the URL: go-redis alone reports "invalid URL scheme: " for one
+// without a scheme.
+func checkRedisURL(s string) error {
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "redis" && u.Scheme != "rediss" && u.Scheme != "unix") {
+		return fmt.Errorf("%q is not a Redis URL, such as redis://localhost:6379/0 (schemes redis, rediss and unix)", s)
+	}
+	if _, err := goredis.ParseURL(s); err != nil {
+		return fmt.Errorf("%q is not a Redis URL go-redis accepts (%w)", s, err)
+	}
+	return nil
 }
 
 // parseSize reads a size such as 512, 512b, 10kb or 1mb (units of 1024,

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -41,6 +42,10 @@ func build(t *testing.T) string {
 // by SIGTERM or SIGINT, which must end the streams and exit 0.
 func TestBinary(t *testing.T) {
 	bin := build(t)
+	gone, err := net.Listen("tcp", "127.0.0.1:0") // a port nothing listens on
+	require.NoError(t, err)
+	closed := gone.Addr().String()
+	require.NoError(t, gone.Close())
 
 	for _, tc := range []struct {
 		args []string
@@ -50,7 +55,9 @@ func TestBinary(t *testing.T) {
 		{[]string{"--help"}, 0, "usage: sse-signal"},
 		{[]string{"--version"}, 0, "sse-signal devel"},
 		{[]string{"--bogus"}, 2, "flag provided but not defined"},
-		{[]string{"--uid", "no-such-user-here"}, 1, "unknown user"},
+		{[]string{"--uid", "no-such-user-here"}, 2, `sse-signal: bad usage (see --help): --uid: unknown user "no-such-user-here"`},
+		{[]string{"--redis", "notaurl"}, 2, `sse-signal: bad usage (see --help): --redis: "notaurl" is not a Redis URL`},
+		{[]string{"--port", "0", "--redis", "redis://" + closed}, 1, "sse-signal: cannot reach Redis at " + closed + " (--redis): dial tcp"},
 	} {
 		out, err := exec.Command(bin, tc.args...).CombinedOutput()
 		code := 0
@@ -62,6 +69,9 @@ func TestBinary(t *testing.T) {
 		}
 		assert.Equal(t, tc.code, code, "%q: %s", tc.args, out)
 		assert.Contains(t, string(out), tc.out, "%q", tc.args)
+		if tc.code != 0 {
+			assert.Equal(t, 1, strings.Count(string(out), "\n"), "%q: one line: %s", tc.args, out)
+		}
 	}
 
 	for _, sig := range []os.Signal{syscall.SIGTERM, os.Interrupt} {

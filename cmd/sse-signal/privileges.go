@@ -17,7 +17,8 @@ type identity struct {
 // resolveIdentity looks up --uid and --gid, names or numbers, before the
 // server binds, so that a typo stops it before it starts. With a user and
 // no group, the group is the user's primary group: keeping root's group
-// would leave the process more than it needs.
+// would leave the process more than it needs. An unknown name is a bad
+// command line: the error wraps errUsage.
 func resolveIdentity(uidArg, gidArg string) (identity, error) {
 	id := identity{uid: -1, gid: -1}
 	if uidArg != "" {
@@ -31,10 +32,10 @@ func resolveIdentity(uidArg, gidArg string) (identity, error) {
 		case isNumber(uidArg):
 			id.uid, _ = strconv.Atoi(uidArg)
 			if gidArg == "" {
-				return id, fmt.Errorf("user %s has no passwd entry to take a group from: give --gid too", uidArg)
+				return id, fmt.Errorf("%w: --uid: user %s has no passwd entry to take a group from, so give --gid too", errUsage, uidArg)
 			}
 		default:
-			return id, fmt.Errorf("unknown user %q", uidArg)
+			return id, fmt.Errorf("%w: --uid: unknown user %q", errUsage, uidArg)
 		}
 	}
 	if gidArg != "" {
@@ -45,7 +46,7 @@ func resolveIdentity(uidArg, gidArg string) (identity, error) {
 		case isNumber(gidArg):
 			id.gid, _ = strconv.Atoi(gidArg)
 		default:
-			return id, fmt.Errorf("unknown group %q", gidArg)
+			return id, fmt.Errorf("%w: --gid: unknown group %q", errUsage, gidArg)
 		}
 	}
 	return id, nil

@@ -33,6 +33,7 @@ func TestResolveIdentity(t *testing.T) {
 	} {
 		_, err := resolveIdentity(tc.uid, tc.gid)
 		assert.ErrorContains(t, err, tc.msg)
+		assert.ErrorIs(t, err, errUsage, "a bad --uid or --gid is a bad command line: exit 2")
 	}
 }
 

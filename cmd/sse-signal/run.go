@@ -13,6 +13,8 @@ import (
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
+	"github.com/roomcast/sse/backplane/redis"
+	"github.com/roomcast/sse/backplane/redis/signalstore"
 	"github.com/roomcast/sse/signal"
 )
 
@@ -21,6 +23,7 @@ const (
 	readHeaderTimeout = 10 * time.Second
 	idleTimeout       = 2 * time.Minute
 	shutdownTimeout   = 10 * time.Second
+	redisTimeout      = 5 * time.Second // to reach Redis at the start
 )
 
 // run is the program: it parses args, serves until ctx is done, then
@@ -49,7 +52,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		ropts, _ := goredis.ParseURL(opts.redis) // checked by parseArgs
 		rdb := goredis.NewClient(ropts)
 		defer rdb.Close()
-		opts.cfg.Redis = rdb
+		if err := reach(ctx, rdb, ropts.Addr); err != nil {
+			return err
+		}
+		bp, err := redis.New(redis.Config{Client: rdb, Prefix: "sse-signal:bp:", Logger: logger})
+		if err != nil {
+			return err
+		}
+		opts.cfg.Store = signalstore.New(signalstore.Config{Client: rdb, Prefix: "sse-signal:"})
+		opts.cfg.Backplane = bp
 		shared = fmt.Sprintf(", sharing swarms on redis %s", ropts.Addr)
 	}
 	srv, err := signal.New(opts.cfg)
@@ -98,4 +109,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		logger.Info("stopped")
 	}
 	return err
+}
+
+// reach checks that Redis answers before the server starts, so that an
+// unreachable one is reported as that, in one sentence, rather than as
+// the backplane's failure to subscribe.
+func reach(ctx context.Context, rdb *goredis.Client, addr string) error {
+	ctx, cancel := context.WithTimeout(ctx, redisTimeout)
+	defer cancel()
+	if err := rdb.Ping(ctx).Err(); err != nil {
+		return fmt.Errorf("cannot reach Redis at %s (--redis): %w", addr, err)
+	}
+	return nil
 }

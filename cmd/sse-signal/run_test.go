@@ -83,6 +83,11 @@ func TestRunErrors(t *testing.T) {
 	require.NoError(t, err)
 	defer busy.Close()
 	port := strconv.Itoa(busy.Addr().(*net.TCPAddr).Port)
+	// A port that nothing listens on, for a Redis that cannot be reached.
+	gone, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	closed := gone.Addr().String()
+	require.NoError(t, gone.Close())
 
 	for _, tc := range []struct {
 		args  []string
@@ -92,8 +97,11 @@ func TestRunErrors(t *testing.T) {
 		{[]string{"--bogus"}, "flag provided but not defined", true},
 		{[]string{"--cors-origin", "example.com"}, "invalid config", false},
 		{[]string{"--host", "127.0.0.1", "--port", port}, "address already in use", false},
-		{[]string{"--uid", "no-such-user-here"}, "unknown user", false},
-		{[]string{"--redis", "http://not-redis"}, "--redis", true},
+		{[]string{"--uid", "no-such-user-here"}, `--uid: unknown user "no-such-user-here"`, true},
+		{[]string{"--gid", "no-such-group-here"}, `--gid: unknown group "no-such-group-here"`, true},
+		{[]string{"--redis", "http://not-redis"}, `--redis: "http://not-redis" is not a Redis URL`, true},
+		{[]string{"--redis", "notaurl"}, `--redis: "notaurl" is not a Redis URL, such as redis://localhost:6379/0`, true},
+		{[]string{"--redis", "redis://" + closed + "/0"}, "cannot reach Redis at " + closed + " (--redis): dial tcp", false},
 	} {
 		stdout, stderr := newOutput(), newOutput()
 		err := run(ctx, tc.args, stdout, stderr)

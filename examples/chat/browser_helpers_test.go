@@ -323,7 +323,7 @@ func startServer(t *testing.T, cert *testCert) *chatServer {
 		args = append(args, "-cert", cert.certFile, "-key", cert.keyFile)
 		client.Transport = &http.Transport{TLSClientConfig: &tls.Config{RootCAs: cert.pool}, ForceAttemptHTTP2: true}
 	}
-	o, err := parseFlags(args, io.Discard)
+	o, err := parseFlags(args)
 	require.NoError(t, err)
 	a, err := newApp(o, io.Discard)
 	require.NoError(t, err)

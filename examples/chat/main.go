@@ -1,7 +1,8 @@
 // Command chat is a small roomcast/sse server with a web page: GET /
 // serves the page, GET /events/{room} streams a room, POST /rooms/{room}
-// publishes the request body to it, a schedule publishes the server time
-// to everyone every second, and GET /metrics serves Prometheus metrics.
+// publishes the request body to it, a schedule sends the server time to
+// everyone every second (not kept for replay), and GET /metrics serves
+// Prometheus metrics.
 //
 //	go run . # in examples/chat
 //	open http://localhost:8080/#lobby
@@ -26,6 +27,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -38,11 +40,23 @@ import (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
+	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "chat:", err)
-		os.Exit(1)
+		os.Exit(exitCode(err))
 	}
+}
+
+// errUsage marks a bad command line; main exits 2 for it, as the flag
+// package and sse-signal do, and 1 for any other failure.
+var errUsage = errors.New("bad usage (see -h)")
+
+func exitCode(err error) int {
+	if errors.Is(err, errUsage) {
+		return 2
+	}
+	return 1
 }
 
 // maxMessage bounds a posted message.
@@ -54,9 +68,14 @@ const maxMessage = 64 << 10
 var web embed.FS
 
 // run serves until ctx ends. It prints one line with the address once the
-// server is listening.
+// server is listening; with -h, the usage, and returns nil. An error for a
+// bad command line wraps errUsage; main prints errors.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	o, err := parseFlags(args, stderr)
+	o, err := parseFlags(args)
+	if errors.Is(err, flag.ErrHelp) {
+		_, err = io.WriteString(stdout, usage())
+		return err
+	}
 	if err != nil {
 		return err
 	}
@@ -78,29 +97,50 @@ type options struct {
 	readHeaderTimeout time.Duration
 }
 
-func parseFlags(args []string, stderr io.Writer) (options, error) {
-	var o options
+// flags returns the command's flag set, which parses into o and prints
+// nothing: run and main print the usage and the errors.
+func flags(o *options) *flag.FlagSet {
 	fs := flag.NewFlagSet("chat", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
 	fs.StringVar(&o.addr, "addr", "localhost:8080", "listen address")
 	fs.StringVar(&o.certFile, "cert", "", "TLS certificate `file` (PEM); with -key, serve HTTPS and HTTP/2")
 	fs.StringVar(&o.keyFile, "key", "", "TLS private key `file` (PEM)")
 	fs.DurationVar(&o.retry, "retry", 0, "reconnection delay sent to browsers (0: about 3s, jittered)")
 	fs.DurationVar(&o.readHeaderTimeout, "read-header-timeout", 10*time.Second, "how long a client may take to send its request headers")
+	return fs
+}
+
+// usage is the text -h prints.
+func usage() string {
+	var b strings.Builder
+	b.WriteString("usage: chat [flags]\n\nA chat server on roomcast/sse: GET / is the page, GET /events/{room} streams\na room, POST /rooms/{room} publishes to it. Stops on SIGINT or SIGTERM.\n\nFlags:\n")
+	fs := flags(new(options))
+	fs.SetOutput(&b)
+	fs.PrintDefaults()
+	return b.String()
+}
+
+// parseFlags reads the command line. It returns flag.ErrHelp for -h, and
+// errors that wrap errUsage for a bad command line.
+func parseFlags(args []string) (options, error) {
+	var o options
+	fs := flags(&o)
 	if err := fs.Parse(args); err != nil {
-		return o, err
+		if errors.Is(err, flag.ErrHelp) {
+			return o, err
+		}
+		return o, fmt.Errorf("%w: %w", errUsage, err)
 	}
-	if fs.NArg() > 0 {
-		return o, fmt.Errorf("unexpected argument %q", fs.Arg(0))
-	}
-	if (o.certFile == "") != (o.keyFile == "") {
-		return o, errors.New("-cert and -key go together")
-	}
-	if o.retry < 0 {
-		return o, errors.New("-retry must not be negative")
-	}
-	if o.readHeaderTimeout <= 0 {
-		return o, errors.New("-read-header-timeout must be positive")
+	switch {
+	case fs.NArg() > 0:
+		return o, fmt.Errorf("%w: unexpected argument %q", errUsage, fs.Arg(0))
+	case (o.certFile == "") != (o.keyFile == ""):
+		return o, fmt.Errorf("%w: -cert and -key go together", errUsage)
+	case o.retry < 0:
+		return o, fmt.Errorf("%w: -retry must not be negative", errUsage)
+	case o.readHeaderTimeout <= 0:
+		return o, fmt.Errorf("%w: -read-header-timeout must be positive", errUsage)
 	}
 	return o, nil
 }
@@ -124,8 +164,13 @@ func newApp(o options, stderr io.Writer) (*app, error) {
 	if err != nil {
 		return nil, err
 	}
+	// The clock goes to every client with Broadcast, whose events are not
+	// kept: a client back after an absence is replayed the messages it
+	// missed, not a tick for every second of it (PublishAll would keep
+	// each tick in the history of every room).
+	everyone := func(*sse.Client) bool { return true }
 	if _, err := b.Schedule("@every 1s", func(ctx context.Context) {
-		_ = b.PublishAll(ctx, sse.Event{Name: "time", Data: time.Now().Format(time.RFC3339)})
+		_ = b.Broadcast(ctx, everyone, sse.Event{Name: "time", Data: time.Now().Format(time.RFC3339)})
 	}); err != nil {
 		_ = b.Shutdown(context.Background())
 		return nil, err

@@ -4,9 +4,13 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
+	"flag"
 	"io"
 	"net"
 	"net/http"
+	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -119,19 +123,69 @@ func TestFlags(t *testing.T) {
 		{"tls", []string{"-cert", "c.pem", "-key", "k.pem", "-retry", "250ms"}, ""},
 		{"cert without key", []string{"-cert", "c.pem"}, "-cert and -key go together"},
 		{"negative retry", []string{"-retry", "-1s"}, "-retry must not be negative"},
+		{"zero header timeout", []string{"-read-header-timeout", "0"}, "-read-header-timeout must be positive"},
 		{"stray argument", []string{"lobby"}, `unexpected argument "lobby"`},
 		{"unknown flag", []string{"-nope"}, "flag provided but not defined"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			_, err := parseFlags(tt.args, io.Discard)
+			_, err := parseFlags(tt.args)
 			if tt.wantErr == "" {
 				assert.NoError(t, err)
 			} else {
 				assert.ErrorContains(t, err, tt.wantErr)
+				assert.ErrorIs(t, err, errUsage, "a bad command line")
+				assert.Equal(t, 2, exitCode(err))
 			}
 		})
+	}
+	_, err := parseFlags([]string{"-h"})
+	assert.ErrorIs(t, err, flag.ErrHelp)
+}
+
+// TestBinaryFlags runs the built command as a user would: -h prints the
+// usage, every flag in it, and exits 0; a bad command line prints one
+// line and exits 2, the flag package's status for it.
+func TestBinaryFlags(t *testing.T) {
+	t.Parallel()
+	gobin, err := exec.LookPath("go")
+	require.NoError(t, err, "the go tool is needed to build the binary")
+	bin := filepath.Join(t.TempDir(), "chat")
+	out, err := exec.Command(gobin, "build", "-o", bin, ".").CombinedOutput()
+	require.NoError(t, err, "go build: %s", out)
+
+	for _, tc := range []struct {
+		args           []string
+		code           int
+		stdout, stderr string
+	}{
+		{[]string{"-h"}, 0, "usage: chat [flags]", ""},
+		{[]string{"--help"}, 0, "usage: chat [flags]", ""},
+		{[]string{"-nope"}, 2, "", "chat: bad usage (see -h): flag provided but not defined: -nope\n"},
+		{[]string{"-retry", "-1s"}, 2, "", "chat: bad usage (see -h): -retry must not be negative\n"},
+	} {
+		var stdout, stderr bytes.Buffer
+		cmd := exec.Command(bin, tc.args...)
+		cmd.Stdout, cmd.Stderr = &stdout, &stderr
+		err := cmd.Run()
+		code := 0
+		var exit *exec.ExitError
+		if errors.As(err, &exit) {
+			code = exit.ExitCode()
+		} else {
+			require.NoError(t, err)
+		}
+		assert.Equal(t, tc.code, code, "%q: %s", tc.args, stderr.String())
+		assert.Equal(t, tc.stderr, stderr.String(), "%q", tc.args)
+		if tc.code == 0 {
+			assert.True(t, strings.HasPrefix(stdout.String(), tc.stdout), "%q: %s", tc.args, stdout.String())
+			for _, f := range []string{"-addr", "-cert", "-key", "-retry", "-read-header-timeout"} {
+				assert.Contains(t, stdout.String(), "  "+f+" ", "%q", tc.args)
+			}
+		} else {
+			assert.Empty(t, stdout.String(), "%q", tc.args)
+		}
 	}
 }
 

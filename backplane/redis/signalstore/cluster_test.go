@@ -1,4 +1,4 @@
-package signal_test
+package signalstore_test
 
 import (
 	"context"
@@ -8,6 +8,8 @@ import (
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
+	"github.com/roomcast/sse/backplane/redis"
+	"github.com/roomcast/sse/backplane/redis/signalstore"
 	"github.com/roomcast/sse/internal/redistest"
 	"github.com/roomcast/sse/internal/ssetest"
 	"github.com/roomcast/sse/signal"
@@ -16,14 +18,21 @@ import (
 )
 
 // newCluster starts n signal servers on one Redis, each with its own
-// Redis client and HTTP server, and returns their base URLs.
+// Redis client, store, backplane and HTTP server, and returns their base
+// URLs.
 func newCluster(t *testing.T, n int) []string {
 	t.Helper()
 	srv := redistest.Start(t)
 	urls := make([]string, n)
 	for i := range urls {
 		rdb := goredis.NewClient(&goredis.Options{Addr: srv.Addr})
-		s, err := signal.New(signal.Config{Redis: rdb, RedisPrefix: "test:" + t.Name() + ":"})
+		prefix := "test:" + t.Name() + ":"
+		bp, err := redis.New(redis.Config{Client: rdb, Prefix: prefix + "bp:"})
+		require.NoError(t, err)
+		s, err := signal.New(signal.Config{
+			Store:     signalstore.New(signalstore.Config{Client: rdb, Prefix: prefix}),
+			Backplane: bp,
+		})
 		require.NoError(t, err)
 		mux := http.NewServeMux()
 		mux.Handle("/signal/", http.StripPrefix("/signal", s))
