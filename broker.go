@@ -47,7 +47,8 @@ type Config struct {
 	// Retry, when positive, is sent as the SSE retry field when a client
 	// connects: how long a browser waits before reconnecting. Zero: a
 	// delay drawn from [Limits.ReconnectDelay, 2*Limits.ReconnectDelay)
-	// is sent instead, different for each client.
+	// is sent instead, different for each client. New refuses a positive
+	// Retry with OmitOpeningBlock.
 	Retry time.Duration
 
 	// LenientAccept admits requests whose Accept header is missing or
@@ -55,6 +56,15 @@ type Config struct {
 	// "*/*"). By default Accept must name text/event-stream, as
 	// EventSource does; other requests get 406 Not Acceptable.
 	LenientAccept bool
+
+	// OmitOpeningBlock opens the stream with nothing before the first
+	// event: no retry hint and no position, so the client's own
+	// reconnection delay applies. It is for clients that turn a
+	// data-less block into an empty event (r3labs/sse, tmaxmax/go-sse,
+	// donovanhide/eventsource), and for line parsers like moshpit's that
+	// read every block as an event and a line of data. False: every
+	// stream opens with one block holding the retry hint.
+	OmitOpeningBlock bool
 
 	// Header holds extra response headers for every stream, such as CORS
 	// headers.
@@ -138,6 +148,9 @@ type Broker struct {
 func New(cfg Config) (*Broker, error) {
 	if cfg.Retry < 0 {
 		return nil, &EventError{Field: "retry", Reason: "negative Config.Retry"}
+	}
+	if cfg.Retry > 0 && cfg.OmitOpeningBlock {
+		return nil, &EventError{Field: "retry", Reason: "Config.Retry is set, but Config.OmitOpeningBlock sends no retry hint"}
 	}
 	if cfg.History.MaxAge < 0 {
 		return nil, &EventError{Reason: "negative History.MaxAge"}
@@ -271,14 +284,17 @@ func (b *Broker) Add(w http.ResponseWriter, r *http.Request, rooms ...string) (*
 		h.Set("Connection", "keep-alive")
 	}
 	w.WriteHeader(http.StatusOK)
-	// Every stream starts with a retry hint: Config.Retry, or a delay
-	// drawn around Limits.ReconnectDelay, so that clients dropped together
-	// (by a slow network, a restart) do not come back in the same instant.
-	retry := b.cfg.Retry
-	if retry <= 0 {
-		retry = jitter(b.limits.ReconnectDelay)
+	// Every stream starts with a retry hint, unless OmitOpeningBlock:
+	// Config.Retry, or a delay drawn around Limits.ReconnectDelay, so
+	// that clients dropped together (by a slow network, a restart) do not
+	// come back in the same instant.
+	if !b.cfg.OmitOpeningBlock {
+		retry := b.cfg.Retry
+		if retry <= 0 {
+			retry = jitter(b.limits.ReconnectDelay)
+		}
+		_, _ = w.Write(append(appendRetry(nil, retry), '\n'))
 	}
-	_, _ = w.Write(append(appendRetry(nil, retry), '\n'))
 	if err := c.rc.Flush(); err != nil {
 		c.close(ReasonClientGone)
 		b.unregister(c)
