@@ -26,7 +26,8 @@ type Config struct {
 	// Retry, when positive, is sent as the SSE retry field when a client
 	// connects: how long a browser waits before reconnecting. Zero: a
 	// delay drawn from [Limits.ReconnectDelay, 2*Limits.ReconnectDelay)
-	// is sent instead, different for each client.
+	// is sent instead, different for each client. New refuses a positive
+	// Retry with OmitOpeningBlock.
 	Retry time.Duration
 
 	// OmitOpeningBlock opens every stream with nothing before its first
@@ -100,6 +101,8 @@ func (cfg *Config) validate() error {
 	switch {
 	case cfg.Retry < 0:
 		return configError("Retry is negative (%v); zero picks a jittered hint", cfg.Retry)
+	case cfg.Retry > 0 && cfg.OmitOpeningBlock:
+		return configError("Retry is set, but OmitOpeningBlock sends no retry hint")
 	case cfg.History.MaxAge < 0:
 		return configError("History.MaxAge is negative (%v); zero keeps events until History.Size pushes them out", cfg.History.MaxAge)
 	case cfg.History.MaxAge > 0 && cfg.History.Size <= 0:

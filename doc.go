@@ -72,5 +72,7 @@
 // unless [Config.LenientAccept] admits wildcards and a missing header.
 // Every stream starts with a retry hint drawn around
 // [Limits.ReconnectDelay], so clients dropped together come back spread
-// out.
+// out, unless [Config.OmitOpeningBlock] opens it with nothing before the
+// first event, for clients that would deliver that block as an empty
+// event.
 package sse

@@ -14,7 +14,9 @@ import (
 const DefaultCORSMaxAge = 10 * time.Minute
 
 // CORS configures cross-origin access, as moshpit's koa-cors did: the zero
-// value lets pages from every origin open streams and post.
+// value lets pages from every origin open streams and post, and every
+// answer carries Access-Control-Allow-Origin: *, also the answers to
+// requests without an Origin header.
 type CORS struct {
 	// Disabled sends no CORS headers, so browsers refuse pages from
 	// other origins.
@@ -63,17 +65,23 @@ func newCORS(c CORS) (*cors, error) {
 
 // handle sets the CORS headers of the answer to r and answers OPTIONS
 // requests, preflights included; it reports whether it answered.
+//
+// Allowing every origin, every answer says "*", with an Origin header
+// or without, as koa-cors did for moshpit. With a list, the answer
+// names the origin if it is listed, and always varies by Origin, so that
+// a cache does not hand one origin's answer (or the answer to a request
+// without Origin) to another.
 func (c *cors) handle(w http.ResponseWriter, r *http.Request) (answered bool) {
 	h := w.Header()
 	origin := r.Header.Get("Origin")
 	allowed := false
-	if !c.off && origin != "" {
+	if !c.off {
 		if c.any {
 			allowed = true
 			h.Set("Access-Control-Allow-Origin", "*")
 		} else {
 			h.Add("Vary", "Origin")
-			if c.origins[strings.ToLower(origin)] {
+			if origin != "" && c.origins[strings.ToLower(origin)] {
 				allowed = true
 				h.Set("Access-Control-Allow-Origin", origin)
 			}

@@ -108,3 +108,46 @@ func TestOptionsWithoutPreflight(t *testing.T) {
 	resp = preflight(t, base+"/", "https://app.example")
 	assert.Empty(t, resp.Header.Get("Access-Control-Max-Age"), "negative MaxAge sends none")
 }
+
+// TestCORSWithoutOrigin: allowing every origin, answers to requests
+// without an Origin header say "*" too, as koa-cors's did; with a list
+// they name no origin but still vary by Origin; disabled, nothing.
+func TestCORSWithoutOrigin(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name  string
+		cors  signal.CORS
+		allow string // the Access-Control-Allow-Origin expected
+		vary  bool   // whether Vary names Origin
+	}{
+		{"every origin", signal.CORS{}, "*", false},
+		{"a star in the list", signal.CORS{Origins: []string{"*"}}, "*", false},
+		{"a list", signal.CORS{Origins: []string{"https://app.example"}}, "", true},
+		{"disabled", signal.CORS{Disabled: true}, "", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			_, base := newServer(t, signal.Config{CORS: tc.cors})
+			check := func(what string, h http.Header) {
+				t.Helper()
+				assert.Equal(t, tc.allow, h.Get("Access-Control-Allow-Origin"), what)
+				if tc.vary {
+					assert.Contains(t, h.Values("Vary"), "Origin", what)
+				} else {
+					assert.NotContains(t, h.Values("Vary"), "Origin", what)
+				}
+			}
+			s := get(t, base+"/", nil)
+			require.Equal(t, http.StatusOK, s.StatusCode)
+			check("a stream", s.Header)
+			refused := get(t, base+"/", http.Header{"Accept": {"application/json"}})
+			require.Equal(t, http.StatusNotAcceptable, refused.StatusCode)
+			check("a 406", refused.Header)
+			post, err := http.Post(base+"/AAAAAAAAAAAAAAAAAAAAAAAAAA", "application/json", strings.NewReader(`{"token":"x","data":1}`))
+			require.NoError(t, err)
+			post.Body.Close()
+			require.Equal(t, http.StatusNotFound, post.StatusCode)
+			check("a failed post", post.Header)
+		})
+	}
+}

@@ -5,8 +5,11 @@
 // [Join], [Peer]) and, in cmd/sse-signal, a server command.
 //
 // A stream to GET / creates a swarm and makes its connection the
-// initiator; GET /{id} joins it. Every stream's first event is connect,
-// with the swarm's id, the connection's cid and its token. The initiator
+// initiator; GET /{id} joins it, also without an Accept header, as
+// moshpit's client sends none. Every stream's first block is the connect
+// event, with the swarm's id, the connection's cid and its token, and
+// every event is two lines, "event: NAME" and "data: JSON", which
+// moshpit's line parser reads. The initiator
 // is told of each peer that joins and leaves. A POST to /{id} with a
 // token sends its data to the whole swarm, or with a cid to one peer;
 // recipients get a signal event. When the initiator leaves, the swarm

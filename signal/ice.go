@@ -178,8 +178,8 @@ func (l *iceList) renewOnce(now time.Time) {
 	}
 	l.mu.Unlock()
 	for _, cid := range due {
-		ev := sse.Event{Name: EventCredentials, Data: Credentials{ICEServers: l.servers(cid)}}
-		if l.b.SendTo(context.Background(), cid, ev) != nil {
+		ev, err := newEvent(EventCredentials, Credentials{ICEServers: l.servers(cid)})
+		if err != nil || l.b.SendTo(context.Background(), cid, ev) != nil {
 			l.forget(cid) // gone meanwhile
 		}
 	}

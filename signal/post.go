@@ -1,7 +1,6 @@
 package signal
 
 import (
-	"encoding/json"
 	"errors"
 	"net/http"
 	"strconv"
@@ -53,7 +52,11 @@ func (s *Server) post(w http.ResponseWriter, r *http.Request, id string) {
 		writeError(w, http.StatusBadRequest, "missing data")
 		return
 	}
-	ev := sse.Event{Name: EventSignal, Data: json.RawMessage(p.data)}
+	ev, err := newEvent(EventSignal, p.data)
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
 	if p.cid == "" {
 		err = s.b.Publish(ctx, id, ev)
 	} else if err = s.store.check(ctx, id, p.cid); err == nil {

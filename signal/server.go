@@ -38,8 +38,10 @@ type Config struct {
 	// when several share swarms through Redis. Zero: no cap.
 	FailedAuthLimit int
 
-	// HeartbeatInterval is the period of the keep-alive comment on idle
-	// streams. Zero: sse.DefaultHeartbeatInterval; negative: none.
+	// HeartbeatInterval is the period of the keep-alive comment, a
+	// ": heartbeat" block, sent to every stream, the first a whole period
+	// after its connect event. Zero: sse.DefaultHeartbeatInterval;
+	// negative: none.
 	HeartbeatInterval time.Duration
 
 	// CORS configures cross-origin access; the zero value allows every
@@ -88,7 +90,8 @@ type Server struct {
 	ice       *iceList
 	cors      *cors
 	bodyLimit int64
-	guard     *guard // nil: no FailedAuthLimit
+	guard     *guard     // nil: no FailedAuthLimit
+	keep      *keepAlive // nil: no heartbeat
 	log       *slog.Logger
 
 	mu        sync.Mutex
@@ -121,7 +124,17 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	bcfg := sse.Config{HeartbeatInterval: cfg.HeartbeatInterval, Logger: cfg.Logger, Backplane: cfg.Backplane}
+	// The broker's streams open with nothing before connect, admit
+	// requests without an Accept header (stream checks Accept first, to
+	// answer in JSON), and leave the heartbeat to keepAlive, which never
+	// beats a stream before its connect event.
+	bcfg := sse.Config{
+		HeartbeatInterval: -1,
+		LenientAccept:     true,
+		OmitOpeningBlock:  true,
+		Logger:            cfg.Logger,
+		Backplane:         cfg.Backplane,
+	}
 	var st Store = newMemStore()
 	if cfg.Store != nil {
 		st = cfg.Store
@@ -145,6 +158,13 @@ func New(cfg Config) (*Server, error) {
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
+	}
+	if beat := cfg.HeartbeatInterval; beat >= 0 {
+		if beat == 0 {
+			beat = sse.DefaultHeartbeatInterval
+		}
+		s.keep = newKeepAlive(b, beat)
+		s.renewer.Go(func() { s.keep.run(s.done) })
 	}
 	if s.ice.ttl > 0 {
 		s.renewer.Go(func() { s.ice.renew(s.done) })

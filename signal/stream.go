@@ -3,8 +3,6 @@ package signal
 import (
 	"context"
 	"net/http"
-
-	"github.com/roomcast/sse"
 )
 
 // stream serves GET / (id == "": create a swarm, whose initiator this
@@ -15,6 +13,10 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, id string) {
 		return
 	}
 	defer s.handlers.Done()
+	if !acceptsEventStream(r.Header.Values("Accept")) {
+		writeError(w, http.StatusNotAcceptable, "the Accept header excludes text/event-stream")
+		return
+	}
 	ctx := r.Context()
 	if err := s.store.admit(ctx, id); err != nil {
 		s.fail(w, err)
@@ -35,9 +37,13 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, id string) {
 	// where a message could be sent to it, so that it is the first event.
 	// c joins the room before the store: a swarm that ends once c is in
 	// the store closes its room with c in it.
-	conn := Connect{ID: id, CID: cid, Token: token, ICEServers: s.ice.servers(cid)}
-	err = s.b.Send(ctx, c, sse.Event{Name: EventConnect, Data: conn})
+	// keepAlive beats c only once connect is queued.
+	conn, err := newEvent(EventConnect, Connect{ID: id, CID: cid, Token: token, ICEServers: s.ice.servers(cid)})
 	if err == nil {
+		err = s.b.Send(ctx, c, conn)
+	}
+	if err == nil {
+		s.keep.add(c)
 		err = c.Join(id)
 	}
 	initiator := ""
@@ -54,6 +60,7 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, id string) {
 		// or the swarm filled up or ended: to the client, the swarm ended
 		// as it joined.
 		s.ice.forget(cid)
+		s.keep.remove(c)
 		s.b.Remove(c)
 		_ = c.Serve()
 		return
@@ -61,9 +68,13 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, id string) {
 	// Nothing is written before Serve runs: by the time c learns its
 	// token it can post, and by the time anyone learns its cid it can be
 	// sent to.
-	announced := initiator != "" &&
-		s.b.SendTo(ctx, initiator, sse.Event{Name: EventJoin, Data: PeerEvent{CID: cid}}) == nil
+	announced := false
+	if initiator != "" {
+		join, err := newEvent(EventJoin, PeerEvent{CID: cid})
+		announced = err == nil && s.b.SendTo(ctx, initiator, join) == nil
+	}
 	_ = c.Serve()
+	s.keep.remove(c)
 	s.depart(id, cid, announced)
 }
 
@@ -80,6 +91,8 @@ func (s *Server) depart(id, cid string, announced bool) {
 	case d.ended:
 		_ = s.b.CloseRoom(ctx, id)
 	case announced:
-		_ = s.b.SendTo(ctx, d.initiator, sse.Event{Name: EventLeave, Data: PeerEvent{CID: cid}})
+		if leave, err := newEvent(EventLeave, PeerEvent{CID: cid}); err == nil {
+			_ = s.b.SendTo(ctx, d.initiator, leave)
+		}
 	}
 }

@@ -27,23 +27,6 @@ func TestCreateSwarm(t *testing.T) {
 	assert.NotEqual(t, c.CID, c2.CID)
 }
 
-func TestStreamNeedsEventStreamAccept(t *testing.T) {
-	t.Parallel()
-	_, base := newServer(t, signal.Config{})
-	sw := newSwarm(t, base, 0)
-	for _, url := range []string{base + "/", sw.url()} {
-		for _, accept := range []string{"application/json", "*/*"} {
-			s := ssetest.Open(t, nil, url, http.Header{"Accept": {accept}})
-			assert.Equal(t, http.StatusNotAcceptable, s.Resp.StatusCode, "%s with Accept %s", url, accept)
-		}
-	}
-	// Nothing was created or joined: the initiator heard of no one.
-	_, peer := open(t, sw.url())
-	ev := sw.init.Event(t)
-	assert.Equal(t, signal.EventJoin, ev.Type)
-	assert.JSONEq(t, `{"cid":"`+peer.CID+`"}`, ev.Data)
-}
-
 func TestJoinAndLeave(t *testing.T) {
 	t.Parallel()
 	_, base := newServer(t, signal.Config{})
