@@ -22,6 +22,10 @@ const (
 	KindComment
 	// KindRetry is a valid retry field (Item.Retry in milliseconds).
 	KindRetry
+	// KindTooLarge stands for an event block skipped because it passed
+	// the limit of [Reader.SetMaxEvent]: Type and LastEventID are set as
+	// they would have been for the event; Data is empty.
+	KindTooLarge
 )
 
 // Item is one thing read from the stream.
@@ -41,8 +45,12 @@ var ErrLineTooLong = errors.New("sseread: line too long")
 type Reader struct {
 	r       *bufio.Reader
 	max     int
+	skip    bool // SetMaxEvent: skip large blocks instead of failing
 	started bool
 	skipLF  bool
+
+	size     int  // bytes of the current block's field lines (skip mode)
+	tooLarge bool // the current block passed the limit (skip mode)
 
 	lastID, idBuf, typ string
 	data               strings.Builder
@@ -59,6 +67,26 @@ func NewReader(r io.Reader, maxLine int) *Reader {
 	return &Reader{r: bufio.NewReaderSize(r, 64<<10), max: maxLine}
 }
 
+// SetMaxEvent makes r skip, rather than fail on, anything larger than n
+// bytes (zero or negative: 16 MiB), which then also replaces the line
+// limit of [NewReader]. The size of an event block is the sum of the
+// lengths of its field lines (comments excluded, line ends not counted).
+// A block larger than n is not dispatched: at
+// its blank line the reader returns an item of [KindTooLarge] instead,
+// after processing the block's other fields as usual, so that an id in
+// it still becomes the last event ID. A line longer than n (a leading
+// BOM counts) is never held whole: its first bytes are kept, which tell
+// its field, and the rest is discarded as it arrives; such a comment is
+// dropped, and such a field line makes its block too large and has no
+// other effect. Call
+// SetMaxEvent before the first Next.
+func (r *Reader) SetMaxEvent(n int) {
+	if n <= 0 {
+		n = 16 << 20
+	}
+	r.max, r.skip = n, true
+}
+
 // LastEventID returns the stream's current last event ID.
 func (r *Reader) LastEventID() string { return r.lastID }
 
@@ -72,9 +100,15 @@ func (r *Reader) Next() (Item, error) {
 			r.pending = r.pending[1:]
 			return it, nil
 		}
-		line, err := r.line()
+		line, truncated, err := r.line()
 		if err != nil {
 			return Item{}, err
+		}
+		if r.skip {
+			r.measure(line, truncated)
+			if truncated {
+				continue
+			}
 		}
 		r.process(line)
 	}
@@ -83,16 +117,19 @@ func (r *Reader) Next() (Item, error) {
 // line reads one line ending in CRLF, LF or CR, without its ending. A CR
 // is taken as a line end at once; an LF right after it is skipped when it
 // arrives, so a stream ending lines in CR alone never waits for a byte.
-func (r *Reader) line() (string, error) {
+// A line longer than the limit is ErrLineTooLong or, in skip mode, cut to
+// its first max+4 bytes and reported as truncated.
+func (r *Reader) line() (line string, truncated bool, err error) {
 	var acc []byte
+	n := 0 // the line's length so far, kept or not
 	for {
 		if _, err := r.r.Peek(1); err != nil {
-			if err == io.EOF && len(acc) > 0 {
+			if err == io.EOF && n > 0 {
 				// An unterminated last line is dropped with the
 				// incomplete event.
-				return "", io.EOF
+				return "", false, io.EOF
 			}
-			return "", err
+			return "", false, err
 		}
 		chunk, _ := r.r.Peek(r.r.Buffered())
 		if r.skipLF {
@@ -103,21 +140,24 @@ func (r *Reader) line() (string, error) {
 			}
 		}
 		i := bytes.IndexAny(chunk, "\r\n")
+		part := chunk
+		if i >= 0 {
+			part = chunk[:i]
+		}
+		if n+len(part) > r.max && !r.skip {
+			return "", false, ErrLineTooLong
+		}
+		if keep := r.max + 4 - len(acc); keep > 0 { // 4: room for a BOM
+			acc = append(acc, part[:min(keep, len(part))]...)
+		}
+		n += len(part)
 		if i < 0 {
-			if len(acc)+len(chunk) > r.max {
-				return "", ErrLineTooLong
-			}
-			acc = append(acc, chunk...)
 			_, _ = r.r.Discard(len(chunk))
 			continue
 		}
-		if len(acc)+i > r.max {
-			return "", ErrLineTooLong
-		}
-		acc = append(acc, chunk[:i]...)
 		r.skipLF = chunk[i] == '\r'
 		_, _ = r.r.Discard(i + 1)
-		return r.text(acc), nil
+		return r.text(acc), n > r.max, nil
 	}
 }
 
@@ -146,6 +186,9 @@ func (r *Reader) process(line string) {
 	case "event":
 		r.typ = value
 	case "data":
+		if r.tooLarge {
+			return
+		}
 		r.data.WriteString(value)
 		r.data.WriteByte('\n')
 		r.hasData = true
@@ -162,8 +205,33 @@ func (r *Reader) process(line string) {
 	}
 }
 
+// measure adds a line to the current block's size, in skip mode, and
+// drops the block's data once it is too large.
+func (r *Reader) measure(line string, truncated bool) {
+	if line == "" || line[0] == ':' {
+		return
+	}
+	r.size += len(line)
+	if truncated || r.size > r.max {
+		r.tooLarge = true
+		r.data.Reset()
+		r.hasData = false
+	}
+}
+
 func (r *Reader) dispatch() {
 	r.lastID = r.idBuf
+	r.size = 0
+	if r.tooLarge {
+		typ := r.typ
+		if typ == "" {
+			typ = "message"
+		}
+		r.pending = append(r.pending, Item{Kind: KindTooLarge, Type: typ, LastEventID: r.lastID})
+		r.tooLarge = false
+		r.typ = ""
+		return
+	}
 	if !r.hasData {
 		r.typ = ""
 		return
