@@ -87,6 +87,13 @@ func (r *Reader) SetMaxEvent(n int) {
 	r.max, r.skip = n, true
 }
 
+// SetLastEventID starts the stream's last event ID (and its buffer) at
+// id instead of the empty string, for a stream that resumes another:
+// browsers carry the last event ID over to the stream they reconnect
+// to, so that an event without an id there does not forget it. Call it
+// before the first Next.
+func (r *Reader) SetLastEventID(id string) { r.lastID, r.idBuf = id, id }
+
 // LastEventID returns the stream's current last event ID.
 func (r *Reader) LastEventID() string { return r.lastID }
 

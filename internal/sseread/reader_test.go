@@ -99,3 +99,16 @@ func TestSetMaxEventSkipsLargeBlocks(t *testing.T) {
 		{Kind: KindEvent, Type: "message", Data: "after", LastEventID: "3"},
 	}, items)
 }
+
+func TestSetLastEventID(t *testing.T) {
+	t.Parallel()
+	r := NewReader(strings.NewReader("data: a\n\nid\ndata: b\n\n"), 0)
+	r.SetLastEventID("7")
+	assert.Equal(t, "7", r.LastEventID())
+	it, err := r.Next()
+	require.NoError(t, err)
+	assert.Equal(t, Item{Kind: KindEvent, Type: "message", Data: "a", LastEventID: "7"}, it)
+	it, err = r.Next()
+	require.NoError(t, err)
+	assert.Equal(t, Item{Kind: KindEvent, Type: "message", Data: "b"}, it)
+}
