@@ -154,6 +154,13 @@ func (r *Reader) line() (line string, truncated bool, err error) {
 		if n+len(part) > r.max && !r.skip {
 			return "", false, ErrLineTooLong
 		}
+		if i >= 0 && n == 0 && len(part) <= r.max {
+			// The common case, a whole line in the buffer: one copy.
+			line := r.text(part)
+			r.skipLF = chunk[i] == '\r'
+			_, _ = r.r.Discard(i + 1)
+			return line, false, nil
+		}
 		if keep := r.max + 4 - len(acc); keep > 0 { // 4: room for a BOM
 			acc = append(acc, part[:min(keep, len(part))]...)
 		}
