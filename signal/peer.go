@@ -13,7 +13,7 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/roomcast/sse/internal/sseread"
+	"github.com/roomcast/sse/eventsource"
 )
 
 // Message is one event of a peer's stream: its name ([EventConnect],
@@ -83,7 +83,7 @@ type Peer struct {
 
 	ctx    context.Context // the stream's life; posts are bound to it too
 	cancel context.CancelFunc
-	body   io.ReadCloser
+	es     *eventsource.EventSource
 
 	msgs      chan Message
 	connected chan struct{} // closed when the connect event has arrived
@@ -113,45 +113,54 @@ func (d *Dialer) open(ctx context.Context, baseURL, id string) (*Peer, error) {
 	if u, err := url.Parse(base); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, fmt.Errorf("signal: dial: base URL %q is not an http or https URL", baseURL)
 	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("signal: dial: %w", err)
+	}
 	client := d.HTTPClient
 	if client == nil {
 		client = http.DefaultClient
 	}
+	// The stream is read by the project's EventSource, without
+	// reconnection: a peer's cid and token die with its stream.
+	opened := make(chan struct{})
+	es, err := eventsource.New(base+"/"+url.PathEscape(id), eventsource.Options{
+		Client:      client,
+		Header:      d.Header,
+		NoReconnect: true,
+		// As large as the line limit the peer had before; the server
+		// bounds messages far below it (Config.BodyLimit).
+		MaxEventSize: 16 << 20,
+		OnState: func(s eventsource.State) {
+			if s == eventsource.Open {
+				close(opened) // once: without reconnection, a stream opens once at most
+			}
+		},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("signal: dial: %w", err)
+	}
 	life, cancel := context.WithCancel(context.Background())
-	req, err := http.NewRequestWithContext(life, http.MethodGet, base+"/"+url.PathEscape(id), nil)
-	if err != nil {
-		cancel()
-		return nil, fmt.Errorf("signal: dial: %w", err)
-	}
-	req.Header = d.Header.Clone()
-	if req.Header == nil {
-		req.Header = make(http.Header)
-	}
-	req.Header.Set("Accept", "text/event-stream")
-	req.Header.Set("Cache-Control", "no-cache")
-
-	stop := context.AfterFunc(ctx, cancel) // ctx bounds the dial, life the stream
-	resp, err := client.Do(req)
-	if !stop() {
-		if err == nil {
-			_ = resp.Body.Close()
+	first := make(chan next, 1)
+	go func() {
+		ev, err := es.Next(life)
+		first <- next{ev, err}
+	}()
+	select {
+	case <-opened:
+	case r := <-first: // an error: events come only after the stream opened
+		select {
+		case <-opened:
+			first <- r // opened after all; the reader takes it
+		default:
+			cancel()
+			_ = es.Close()
+			return nil, dialError(r.err)
 		}
+	case <-ctx.Done():
 		cancel()
+		_ = es.Close()
+		<-first
 		return nil, fmt.Errorf("signal: dial: %w", ctx.Err())
-	}
-	if err != nil {
-		cancel()
-		return nil, fmt.Errorf("signal: dial: %w", err)
-	}
-	if resp.StatusCode != http.StatusOK {
-		err = statusError(resp)
-	} else if mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type")); mt != "text/event-stream" {
-		err = fmt.Errorf("%w: answer is %q, not an event stream", ErrProtocol, mt)
-	}
-	if err != nil {
-		_ = resp.Body.Close()
-		cancel()
-		return nil, err
 	}
 	p := &Peer{
 		client:    client,
@@ -161,7 +170,7 @@ func (d *Dialer) open(ctx context.Context, baseURL, id string) (*Peer, error) {
 		join:      id,
 		ctx:       life,
 		cancel:    cancel,
-		body:      resp.Body,
+		es:        es,
 		msgs:      make(chan Message),
 		connected: make(chan struct{}),
 		readDone:  make(chan struct{}),
@@ -169,9 +178,32 @@ func (d *Dialer) open(ctx context.Context, baseURL, id string) (*Peer, error) {
 		wake:      make(chan struct{}, 1),
 		progress:  make(chan struct{}),
 	}
-	go p.read()
+	go p.read(first)
 	go p.send()
 	return p, nil
+}
+
+// next is what a call of EventSource.Next returned.
+type next struct {
+	ev  eventsource.Event
+	err error
+}
+
+// dialError turns the error that ended a stream before it opened into
+// the peer's.
+func dialError(err error) error {
+	var se *eventsource.StatusError
+	var ce *eventsource.ContentTypeError
+	switch {
+	case errors.As(err, &se):
+		return statusFromBody(se.StatusCode, []byte(se.Body))
+	case errors.Is(err, eventsource.ErrNoContent):
+		return &StatusError{StatusCode: http.StatusNoContent}
+	case errors.As(err, &ce):
+		mt, _, _ := mime.ParseMediaType(ce.ContentType)
+		return fmt.Errorf("%w: answer is %q, not an event stream", ErrProtocol, mt)
+	}
+	return fmt.Errorf("signal: dial: %w", err)
 }
 
 // Messages returns the stream's messages, connect first. The channel is
@@ -299,14 +331,15 @@ func (p *Peer) endErrLocked() error {
 	return p.err
 }
 
-// read is the goroutine that reads the stream.
-func (p *Peer) read() {
-	err := p.readStream()
+// read is the goroutine that reads the stream, starting with what the
+// first Next returned.
+func (p *Peer) read(first <-chan next) {
+	err := p.readStream(<-first)
 	p.mu.Lock()
 	switch {
 	case p.closing:
 		err = nil
-	case errors.Is(err, io.EOF):
+	case errors.Is(err, eventsource.ErrStreamEnded):
 		err = ErrStreamEnded
 	case !errors.Is(err, ErrProtocol):
 		err = fmt.Errorf("signal: stream: %w", err)
@@ -314,23 +347,15 @@ func (p *Peer) read() {
 	p.err = err
 	p.mu.Unlock()
 	p.cancel() // a post in flight is moot: the token died with the stream
-	_ = p.body.Close()
+	_ = p.es.Close()
 	// readDone first: whoever sees Messages closed finds Write refusing.
 	close(p.readDone)
 	close(p.msgs)
 }
 
-func (p *Peer) readStream() error {
-	r := sseread.NewReader(p.body, 0)
-	for {
-		it, err := r.Next()
-		if err != nil {
-			return err
-		}
-		if it.Kind != sseread.KindEvent {
-			continue // heartbeats and the retry hint
-		}
-		m := Message{Event: it.Type, Data: json.RawMessage(it.Data)}
+func (p *Peer) readStream(r next) error {
+	for ; r.err == nil; r.ev, r.err = p.es.Next(p.ctx) {
+		m := Message{Event: r.ev.Type, Data: json.RawMessage(r.ev.Data)}
 		if err := p.note(m); err != nil {
 			return err
 		}
@@ -340,6 +365,7 @@ func (p *Peer) readStream() error {
 			return p.ctx.Err()
 		}
 	}
+	return r.err
 }
 
 // note updates the peer for m, which must follow the protocol.
@@ -511,6 +537,12 @@ func marshal(v any) ([]byte, error) {
 // statusError reads a server's error answer.
 func statusError(resp *http.Response) error {
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<10))
+	return statusFromBody(resp.StatusCode, b)
+}
+
+// statusFromBody is the error for an answer with status code and the
+// start of body b: its JSON "error" field, or its text.
+func statusFromBody(code int, b []byte) error {
 	msg := strings.TrimSpace(string(b))
 	var body struct {
 		Error string `json:"error"`
@@ -518,5 +550,5 @@ func statusError(resp *http.Response) error {
 	if json.Unmarshal(b, &body) == nil && body.Error != "" {
 		msg = body.Error
 	}
-	return &StatusError{StatusCode: resp.StatusCode, Message: msg}
+	return &StatusError{StatusCode: code, Message: msg}
 }

@@ -14,24 +14,32 @@ import (
 // Read, and checks that it never panics, that every item keeps the
 // standard's invariants, that it agrees item for item with refDecode (a
 // direct transcription of the standard over the whole input), and that
-// it stops with ErrLineTooLong exactly where a line passes the limit.
+// it stops with ErrLineTooLong exactly where a line passes the limit, or
+// in skip mode (SetMaxEvent) reports KindTooLarge exactly where a block
+// passes it.
 func FuzzReader(f *testing.F) {
-	f.Add([]byte("data: YHOO\ndata: +2\ndata: 10\n\n"), uint16(0), false)
-	f.Add([]byte(": test stream\n\ndata: first event\nid: 1\n\ndata:second event\nid\n\ndata:  third event\n\n"), uint16(0), true)
-	f.Add([]byte("event: a\rdata: 1\r\n\r\ndata: 2\r\r"), uint16(0), true)
-	f.Add([]byte("\uFEFFdata: x\n\n\uFEFFdata: y\n\n"), uint16(0), false)
-	f.Add([]byte("id: a\x00b\ndata: x\n\nretry: 10x\nretry: 99999999999999999999\nretry: 7\n\n"), uint16(0), false)
-	f.Add([]byte("data\n\ndata\ndata\n\ndata:"), uint16(0), false)
-	f.Add([]byte("data: "+strings.Repeat("x", 40)+"\n\n"), uint16(20), false)
-	f.Add([]byte("data: ok\r"), uint16(8), true)
-	f.Add([]byte("\r\n\r\n\n\r:\rid\revent\rdata\r\r"), uint16(3), true)
-	f.Fuzz(func(t *testing.T, in []byte, maxLine uint16, oneByte bool) {
+	f.Add([]byte("data: YHOO\ndata: +2\ndata: 10\n\n"), uint16(0), false, false)
+	f.Add([]byte(": test stream\n\ndata: first event\nid: 1\n\ndata:second event\nid\n\ndata:  third event\n\n"), uint16(0), true, false)
+	f.Add([]byte("event: a\rdata: 1\r\n\r\ndata: 2\r\r"), uint16(0), true, false)
+	f.Add([]byte("\uFEFFdata: x\n\n\uFEFFdata: y\n\n"), uint16(0), false, false)
+	f.Add([]byte("id: a\x00b\ndata: x\n\nretry: 10x\nretry: 99999999999999999999\nretry: 7\n\n"), uint16(0), false, false)
+	f.Add([]byte("data\n\ndata\ndata\n\ndata:"), uint16(0), false, false)
+	f.Add([]byte("data: "+strings.Repeat("x", 40)+"\n\n"), uint16(20), false, false)
+	f.Add([]byte("data: ok\r"), uint16(8), true, false)
+	f.Add([]byte("\r\n\r\n\n\r:\rid\revent\rdata\r\r"), uint16(3), true, false)
+	f.Add([]byte("id: 1\ndata: "+strings.Repeat("x", 40)+"\ndata: y\nid: 2\n\ndata: z\n\n"), uint16(20), false, true)
+	f.Add([]byte("data: 1234\ndata: 5678\nevent: big\n\n:"+strings.Repeat("c", 30)+"\ndata: ok\n\n"), uint16(16), true, true)
+	f.Add([]byte("\uFEFFx\n\n\uFEFF\n\n"), uint16(2), false, true)
+	f.Fuzz(func(t *testing.T, in []byte, maxLine uint16, oneByte, skip bool) {
 		var src io.Reader = bytes.NewReader(in)
 		if oneByte {
 			src = iotest.OneByteReader(src)
 		}
 		r := NewReader(src, int(maxLine))
-		want, wantErr := refDecode(in, int(maxLine))
+		if skip {
+			r.SetMaxEvent(int(maxLine))
+		}
+		want, wantErr := refDecode(in, int(maxLine), skip)
 		var got []Item
 		var err error
 		for {
@@ -82,6 +90,10 @@ func checkItem(t *testing.T, it Item) {
 		if it.Retry < 0 {
 			t.Fatalf("negative retry %d", it.Retry)
 		}
+	case KindTooLarge:
+		if it.Type == "" || it.Data != "" {
+			t.Fatalf("bad skipped block %+v", it)
+		}
 	default:
 		t.Fatalf("unknown kind %d", it.Kind)
 	}
@@ -92,15 +104,20 @@ func checkItem(t *testing.T, it Item) {
 // LF, drop an unterminated last line, then interpret each line as the
 // standard says. A line longer than maxLine bytes (zero: 16 MiB; a
 // leading BOM counts) ends the decoding with ErrLineTooLong, even an
-// unterminated one; otherwise the result ends with io.EOF.
-func refDecode(in []byte, maxLine int) ([]Item, error) {
+// unterminated one; otherwise the result ends with io.EOF. With skip, a
+// too long line is dropped instead (and makes its block too large unless
+// it is a comment), the lengths of each block's field lines add up, and a
+// block whose sum passes maxLine gives one KindTooLarge item in place of
+// its event.
+func refDecode(in []byte, maxLine int, skip bool) ([]Item, error) {
 	if maxLine <= 0 {
 		maxLine = 16 << 20
 	}
 	s := string(in)
 	var items []Item
 	var data, typ, idBuf, lastID string
-	hasData := false
+	hasData, tooLarge := false, false
+	size := 0
 	first := true
 	for s != "" {
 		end := strings.IndexAny(s, "\r\n")
@@ -108,7 +125,8 @@ func refDecode(in []byte, maxLine int) ([]Item, error) {
 		if end >= 0 {
 			line = s[:end]
 		}
-		if len(line) > maxLine {
+		tooLong := len(line) > maxLine
+		if tooLong && !skip {
 			return items, ErrLineTooLong
 		}
 		if end < 0 {
@@ -122,9 +140,27 @@ func refDecode(in []byte, maxLine int) ([]Item, error) {
 			line = strings.TrimPrefix(line, "\uFEFF")
 			first = false
 		}
+		if skip && line != "" && line[0] != ':' {
+			size += len(line)
+			if tooLong || size > maxLine {
+				tooLarge, data, hasData = true, "", false
+			}
+		}
+		if tooLong {
+			continue
+		}
 
 		if line == "" { // dispatch
 			lastID = idBuf
+			size = 0
+			if tooLarge {
+				if typ == "" {
+					typ = "message"
+				}
+				items = append(items, Item{Kind: KindTooLarge, Type: typ, LastEventID: lastID})
+				data, typ, tooLarge = "", "", false
+				continue
+			}
 			if hasData {
 				if typ == "" {
 					typ = "message"
@@ -149,8 +185,10 @@ func refDecode(in []byte, maxLine int) ([]Item, error) {
 		case "event":
 			typ = value
 		case "data":
-			data += value + "\n"
-			hasData = true
+			if !tooLarge {
+				data += value + "\n"
+				hasData = true
+			}
 		case "id":
 			if strings.IndexByte(value, 0) < 0 {
 				idBuf = value

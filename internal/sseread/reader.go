@@ -26,6 +26,10 @@ const (
 	// stream's last event ID (Item.LastEventID) without dispatching an
 	// event. Only a Reader told to [Reader.ReportIDs] returns it.
 	KindID
+	// KindTooLarge stands for an event block skipped because it passed
+	// the limit of [Reader.SetMaxEvent]: Type and LastEventID are set as
+	// they would have been for the event; Data is empty.
+	KindTooLarge
 )
 
 // Item is one thing read from the stream.
@@ -48,8 +52,12 @@ var ErrLineTooLong = errors.New("sseread: line too long")
 type Reader struct {
 	r       *bufio.Reader
 	max     int
+	skip    bool // SetMaxEvent: skip large blocks instead of failing
 	started bool
 	skipLF  bool
+
+	size     int  // bytes of the current block's field lines (skip mode)
+	tooLarge bool // the current block passed the limit (skip mode)
 
 	lastID, idBuf, typ string
 	data               strings.Builder
@@ -78,6 +86,33 @@ func (r *Reader) ReportIDs(lastID string) {
 	r.lastID, r.idBuf = lastID, lastID
 }
 
+// SetMaxEvent makes r skip, rather than fail on, anything larger than n
+// bytes (zero or negative: 16 MiB), which then also replaces the line
+// limit of [NewReader]. The size of an event block is the sum of the
+// lengths of its field lines (comments excluded, line ends not counted).
+// A block larger than n is not dispatched: at
+// its blank line the reader returns an item of [KindTooLarge] instead,
+// after processing the block's other fields as usual, so that an id in
+// it still becomes the last event ID. A line longer than n (a leading
+// BOM counts) is never held whole: its first bytes are kept, which tell
+// its field, and the rest is discarded as it arrives; such a comment is
+// dropped, and such a field line makes its block too large and has no
+// other effect. Call
+// SetMaxEvent before the first Next.
+func (r *Reader) SetMaxEvent(n int) {
+	if n <= 0 {
+		n = 16 << 20
+	}
+	r.max, r.skip = n, true
+}
+
+// SetLastEventID starts the stream's last event ID (and its buffer) at
+// id instead of the empty string, for a stream that resumes another:
+// browsers carry the last event ID over to the stream they reconnect
+// to, so that an event without an id there does not forget it. Call it
+// before the first Next.
+func (r *Reader) SetLastEventID(id string) { r.lastID, r.idBuf = id, id }
+
 // LastEventID returns the stream's current last event ID.
 func (r *Reader) LastEventID() string { return r.lastID }
 
@@ -91,9 +126,15 @@ func (r *Reader) Next() (Item, error) {
 			r.pending = r.pending[1:]
 			return it, nil
 		}
-		line, err := r.line()
+		line, truncated, err := r.line()
 		if err != nil {
 			return Item{}, err
+		}
+		if r.skip {
+			r.measure(line, truncated)
+			if truncated {
+				continue
+			}
 		}
 		r.process(line)
 	}
@@ -102,16 +143,19 @@ func (r *Reader) Next() (Item, error) {
 // line reads one line ending in CRLF, LF or CR, without its ending. A CR
 // is taken as a line end at once; an LF right after it is skipped when it
 // arrives, so a stream ending lines in CR alone never waits for a byte.
-func (r *Reader) line() (string, error) {
+// A line longer than the limit is ErrLineTooLong or, in skip mode, cut to
+// its first max+4 bytes and reported as truncated.
+func (r *Reader) line() (line string, truncated bool, err error) {
 	var acc []byte
+	n := 0 // the line's length so far, kept or not
 	for {
 		if _, err := r.r.Peek(1); err != nil {
-			if err == io.EOF && len(acc) > 0 {
+			if err == io.EOF && n > 0 {
 				// An unterminated last line is dropped with the
 				// incomplete event.
-				return "", io.EOF
+				return "", false, io.EOF
 			}
-			return "", err
+			return "", false, err
 		}
 		chunk, _ := r.r.Peek(r.r.Buffered())
 		if r.skipLF {
@@ -122,21 +166,31 @@ func (r *Reader) line() (string, error) {
 			}
 		}
 		i := bytes.IndexAny(chunk, "\r\n")
+		part := chunk
+		if i >= 0 {
+			part = chunk[:i]
+		}
+		if n+len(part) > r.max && !r.skip {
+			return "", false, ErrLineTooLong
+		}
+		if i >= 0 && n == 0 && len(part) <= r.max {
+			// The common case, a whole line in the buffer: one copy.
+			line := r.text(part)
+			r.skipLF = chunk[i] == '\r'
+			_, _ = r.r.Discard(i + 1)
+			return line, false, nil
+		}
+		if keep := r.max + 4 - len(acc); keep > 0 { // 4: room for a BOM
+			acc = append(acc, part[:min(keep, len(part))]...)
+		}
+		n += len(part)
 		if i < 0 {
-			if len(acc)+len(chunk) > r.max {
-				return "", ErrLineTooLong
-			}
-			acc = append(acc, chunk...)
 			_, _ = r.r.Discard(len(chunk))
 			continue
 		}
-		if len(acc)+i > r.max {
-			return "", ErrLineTooLong
-		}
-		acc = append(acc, chunk[:i]...)
 		r.skipLF = chunk[i] == '\r'
 		_, _ = r.r.Discard(i + 1)
-		return r.text(acc), nil
+		return r.text(acc), n > r.max, nil
 	}
 }
 
@@ -165,6 +219,9 @@ func (r *Reader) process(line string) {
 	case "event":
 		r.typ = value
 	case "data":
+		if r.tooLarge {
+			return
+		}
 		r.data.WriteString(value)
 		r.data.WriteByte('\n')
 		r.hasData = true
@@ -182,10 +239,35 @@ func (r *Reader) process(line string) {
 	}
 }
 
+// measure adds a line to the current block's size, in skip mode, and
+// drops the block's data once it is too large.
+func (r *Reader) measure(line string, truncated bool) {
+	if line == "" || line[0] == ':' {
+		return
+	}
+	r.size += len(line)
+	if truncated || r.size > r.max {
+		r.tooLarge = true
+		r.data.Reset()
+		r.hasData = false
+	}
+}
+
 func (r *Reader) dispatch() {
 	r.lastID = r.idBuf
 	sawID := r.sawID
 	r.sawID = false
+	r.size = 0
+	if r.tooLarge {
+		typ := r.typ
+		if typ == "" {
+			typ = "message"
+		}
+		r.pending = append(r.pending, Item{Kind: KindTooLarge, Type: typ, LastEventID: r.lastID})
+		r.tooLarge = false
+		r.typ = ""
+		return
+	}
 	if !r.hasData {
 		r.typ = ""
 		if r.reportIDs && sawID {

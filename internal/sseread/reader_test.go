@@ -73,6 +73,46 @@ func TestLineTooLong(t *testing.T) {
 	assert.ErrorIs(t, err, ErrLineTooLong)
 }
 
+func TestSetMaxEventSkipsLargeBlocks(t *testing.T) {
+	t.Parallel()
+	big := strings.Repeat("x", 1<<20)
+	stream := "id: 1\ndata: small\n\n" +
+		"event: huge\ndata: " + big + "\nid: 2\n\n" + // one long line
+		": " + big + "\n" + // a long comment is dropped
+		"data: 12345\ndata: 12345\ndata: 12345\nid: 3\n\n" + // small lines adding up
+		"data: after\n\n"
+	r := NewReader(strings.NewReader(stream), 0)
+	r.SetMaxEvent(32)
+	var items []Item
+	for {
+		it, err := r.Next()
+		if err == io.EOF {
+			break
+		}
+		require.NoError(t, err)
+		items = append(items, it)
+	}
+	assert.Equal(t, []Item{
+		{Kind: KindEvent, Type: "message", Data: "small", LastEventID: "1"},
+		{Kind: KindTooLarge, Type: "huge", LastEventID: "2"},
+		{Kind: KindTooLarge, Type: "message", LastEventID: "3"},
+		{Kind: KindEvent, Type: "message", Data: "after", LastEventID: "3"},
+	}, items)
+}
+
+func TestSetLastEventID(t *testing.T) {
+	t.Parallel()
+	r := NewReader(strings.NewReader("data: a\n\nid\ndata: b\n\n"), 0)
+	r.SetLastEventID("7")
+	assert.Equal(t, "7", r.LastEventID())
+	it, err := r.Next()
+	require.NoError(t, err)
+	assert.Equal(t, Item{Kind: KindEvent, Type: "message", Data: "a", LastEventID: "7"}, it)
+	it, err = r.Next()
+	require.NoError(t, err)
+	assert.Equal(t, Item{Kind: KindEvent, Type: "message", Data: "b"}, it)
+}
+
 func TestReportIDs(t *testing.T) {
 	t.Parallel()
 	stream := "retry: 100\nid: 7\n\n: c\n\nid: 8\ndata: x\n\nid\n\nretry: 5\n\nid: a\x00b\n\ndata: y\n\n"
