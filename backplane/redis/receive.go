@@ -3,7 +3,6 @@ package redis
 import (
 	"cmp"
 	"context"
-	"errors"
 	"slices"
 	"strings"
 	"time"
@@ -117,58 +116,48 @@ func (bp *Backplane) recoverGap() {
 }
 
 // recoverable reads what was kept after bp.high, with gap messages where
-// some of it is gone, in the order of positions.
+// some of it is gone, in the order of positions. It reads every stream at
+// one instant (see recoverScript): read one after another, a stream made
+// or written between two reads could hold a message older than the
+// newest one read, which bp.high would then pass by.
 func (bp *Backplane) recoverable(ctx context.Context) ([]sse.Message, error) {
-	st, err := bp.state(ctx)
+	keys := append(bp.seqKeys(), bp.roomsKey())
+	res, err := recoverScript.Run(ctx, bp.rdb, keys, bp.high, bp.history.MaxAge.Microseconds(), bp.prefix).Slice()
 	if err != nil {
 		return nil, err
 	}
-	// Where there is no telling which rooms lost what, every client
-	// resyncs at from, and what is kept after from is delivered: Redis
-	// lost its data (what came before its dataset began is gone), or
-	// streams quiet for MaxAge may have expired whole (what is younger
-	// than MaxAge is still kept).
-	from := bp.high
+	if len(res) == 0 {
+		return nil, errCorrupt
+	}
+	fs, _ := res[0].(string)
+	from, ok := parsePos(fs)
+	if !ok {
+		return nil, errCorrupt
+	}
 	var items []sse.Message
-	if from < st.since {
-		from = st.since - 1
-	}
-	if age := uint64(bp.history.MaxAge.Microseconds()); age > 0 && from+age <= st.now {
-		from = st.now - age
-	}
 	if from > bp.high {
+		// Redis lost its data, or streams may have expired whole: there
+		// is no telling which rooms lost what, so every client resyncs
+		// at from, and what is kept after from is delivered.
 		items = append(items, sse.Message{Kind: sse.KindGap, Seq: from})
 	}
-	var keys []string
-	iter := bp.rdb.Scan(ctx, 0, bp.prefix+"room:*", 1000).Iterator()
-	for iter.Next(ctx) {
-		keys = append(keys, iter.Val())
-	}
-	if err := iter.Err(); err != nil {
-		return nil, err
-	}
-	pipe := bp.rdb.Pipeline()
-	trims := make([]*goredis.StringCmd, len(keys))
-	ranges := make([]*goredis.XMessageSliceCmd, len(keys))
-	for i, k := range keys {
-		trims[i] = pipe.Get(ctx, bp.trimKey(k))
-		ranges[i] = pipe.XRange(ctx, k, "("+entryID(from), "+")
-	}
-	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, goredis.Nil) {
-		return nil, err
-	}
-	for i, k := range keys {
-		if t, err := trims[i].Result(); err == nil {
-			if tp, ok := parseEntryID(t); ok && tp > from {
-				room := strings.TrimPrefix(k, bp.prefix+"room:")
-				if room == "*" {
-					room = "" // KindAll messages were lost: everybody
-				}
-				items = append(items, sse.Message{Kind: sse.KindGap, Room: room, Seq: tp})
-			}
+	for _, r := range res[1:] {
+		row, _ := r.([]any)
+		if len(row) != 3 {
+			return nil, errCorrupt
 		}
-		for _, xm := range ranges[i].Val() {
-			m, err := fromStream(xm)
+		key, _ := row[0].(string)
+		trim, _ := row[1].(string)
+		entries, _ := row[2].([]any)
+		if tp, ok := parseEntryID(trim); ok && tp > from {
+			room := strings.TrimPrefix(key, bp.prefix+"room:")
+			if room == "*" {
+				room = "" // KindAll messages were lost: everybody
+			}
+			items = append(items, sse.Message{Kind: sse.KindGap, Room: room, Seq: tp})
+		}
+		for _, e := range entries {
+			m, err := entryMessage(e)
 			if err != nil {
 				return nil, err
 			}
@@ -177,4 +166,22 @@ func (bp *Backplane) recoverable(ctx context.Context) ([]sse.Message, error) {
 	}
 	slices.SortStableFunc(items, func(a, b sse.Message) int { return cmp.Compare(a.Seq, b.Seq) })
 	return items, nil
+}
+
+// entryMessage decodes one stream entry as a script returns it:
+// {id, {field, value...}}.
+func entryMessage(e any) (sse.Message, error) {
+	pair, _ := e.([]any)
+	if len(pair) != 2 {
+		return sse.Message{}, errCorrupt
+	}
+	id, _ := pair[0].(string)
+	fields, _ := pair[1].([]any)
+	values := map[string]any{}
+	for i := 0; i+1 < len(fields); i += 2 {
+		if k, ok := fields[i].(string); ok {
+			values[k] = fields[i+1]
+		}
+	}
+	return fromStream(goredis.XMessage{ID: id, Values: values})
 }

@@ -142,6 +142,9 @@ func (bp *Backplane) Attach(deliver func(sse.Message), history sse.History) erro
 		if err := publishKept.Load(ctx, bp.rdb).Err(); err != nil {
 			return fail(err)
 		}
+		if err := recoverScript.Load(ctx, bp.rdb).Err(); err != nil {
+			return fail(err)
+		}
 		bp.high = st.seq
 		bp.deliver(sse.Message{Kind: sse.KindPosition, Seq: st.seq})
 	}
@@ -180,6 +183,9 @@ func (bp *Backplane) trimKey(streamKey string) string {
 
 func (bp *Backplane) seqKeys() []string { return []string{bp.prefix + "seq", bp.prefix + "since"} }
 
+// roomsKey names the set of every room's stream key.
+func (bp *Backplane) roomsKey() string { return bp.prefix + "rooms" }
+
 // state is the counter, the dataset's first position and Redis's clock.
 type state struct{ seq, since, now uint64 }
 
@@ -213,7 +219,7 @@ func (bp *Backplane) Publish(ctx context.Context, m sse.Message) error {
 	}
 	key := bp.streamKey(&m)
 	age := bp.history.MaxAge.Microseconds()
-	keys := append([]string{key, bp.trimKey(key)}, bp.seqKeys()...)
+	keys := append([]string{key, bp.trimKey(key)}, append(bp.seqKeys(), bp.roomsKey())...)
 	return bp.do(ctx, func(ctx context.Context) error {
 		return publishKept.Run(ctx, bp.rdb, keys, bp.history.Size, age, payload, bp.channel).Err()
 	})

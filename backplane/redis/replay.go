@@ -32,7 +32,13 @@ func (bp *Backplane) Replay(ctx context.Context, rooms []string, lastID string) 
 	if !ok {
 		return nil, 0, fmt.Errorf("sse/backplane/redis: id %q: %w", lastID, sse.ErrReplayMiss)
 	}
-	pipe := bp.rdb.Pipeline()
+	// One transaction, so that the streams are read at one instant: read
+	// one after another, a publish between two reads could put an event
+	// of the first room before the last event read from the second, and
+	// the broker, taking the replay's end as the client's position, would
+	// drop it as a copy.
+	pipe := bp.rdb.TxPipeline()
+	clock := pipe.Time(ctx)
 	trims := make([]*goredis.StringCmd, len(keys))
 	firsts := make([]*goredis.XMessageSliceCmd, len(keys))
 	ranges := make([]*goredis.XMessageSliceCmd, len(keys))
@@ -44,6 +50,9 @@ func (bp *Backplane) Replay(ctx context.Context, rooms []string, lastID string) 
 	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, goredis.Nil) {
 		return nil, 0, err
 	}
+	// MaxAge is judged at the instant of the reads: a stream may have
+	// expired since st was read.
+	st.now = uint64(clock.Val().UnixMicro())
 	var msgs []sse.Message
 	for i := range keys {
 		if !bp.complete(st, from, trims[i], firsts[i].Val()) {

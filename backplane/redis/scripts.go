@@ -31,8 +31,9 @@ return {redis.call('GET', KEYS[1]), redis.call('GET', KEYS[2]), string.format('%
 // stream, trims the stream to History.Size and MaxAge while recording the
 // newest position trimmed away (the key "<prefix>trim:<room>", so Replay
 // knows of the gap), and publishes it, all at once. KEYS: stream, trim,
-// seq, since. ARGV: maxlen, max age in microseconds (0: none), message,
-// channel. It returns the position.
+// seq, since, rooms (the set of stream keys, for recovery). ARGV: maxlen,
+// max age in microseconds (0: none), message, channel. It returns the
+// position.
 var publishKept = goredis.NewScript(`
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
@@ -42,6 +43,7 @@ if pos <= last then pos = last + 1 end
 local p = string.format('%d', pos)
 redis.call('SET', KEYS[3], p)
 redis.call('SET', KEYS[4], p, 'NX')
+redis.call('SADD', KEYS[5], KEYS[1])
 local maxlen = tonumber(ARGV[1])
 local len = redis.call('XLEN', KEYS[1])
 if len >= maxlen then
@@ -63,4 +65,37 @@ if age > 0 then
 end
 redis.call('PUBLISH', ARGV[4], p .. '\n' .. ARGV[3])
 return p
+`)
+
+// recoverScript reads, at one instant, what a node whose subscription
+// was down must deliver: from is the position after which it can deliver
+// everything kept (its last delivered position, unless Redis lost its
+// data since, or streams may have expired whole: a stream expires once
+// its last message is MaxAge old, taking its trim record with it), and
+// for every room's stream the newest position trimmed away and the
+// messages after from. Streams that expired are dropped from the set.
+// KEYS: seq, since, rooms. ARGV: the node's last position, max age in
+// microseconds (0: none), the key prefix. It returns {from, {stream, trim, entries}...}
+// with trim "" when nothing was trimmed.
+var recoverScript = goredis.NewScript(`
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+redis.call('SET', KEYS[1], string.format('%d', now), 'NX')
+redis.call('SET', KEYS[2], redis.call('GET', KEYS[1]), 'NX')
+local since = tonumber(redis.call('GET', KEYS[2]))
+local from = tonumber(ARGV[1])
+local age = tonumber(ARGV[2])
+if from < since then from = since - 1 end
+if age > 0 and from + age <= now then from = now - age end
+local f = string.format('%d', from)
+local out = {f}
+for _, key in ipairs(redis.call('SMEMBERS', KEYS[3])) do
+  if redis.call('EXISTS', key) == 0 then
+    redis.call('SREM', KEYS[3], key)
+  else
+    local trim = redis.call('GET', ARGV[3] .. 'trim:' .. string.sub(key, #ARGV[3] + 6)) or ''
+    table.insert(out, {key, trim, redis.call('XRANGE', key, '(' .. f .. '-0', '+')})
+  end
+end
+return out
 `)

@@ -2,6 +2,7 @@ package exact
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"net/http"
@@ -278,6 +279,16 @@ func (r *runner) run(t testing.TB) *Result {
 		}
 	}
 	check(res, r.pubs, ref.trace, traces, Options{GapResyncs: r.cfg.GapResyncs})
+	if path := os.Getenv("SSE_EXACT_DUMP"); path != "" && res.Failed() {
+		// Every trace, for reading a failure connection by connection.
+		dump, err := json.MarshalIndent(map[string]any{"reference": ref.trace, "traces": traces, "pubs": r.pubs}, "", " ")
+		if err == nil {
+			err = os.WriteFile(path, dump, 0o644)
+		}
+		if err != nil {
+			t.Logf("exact: SSE_EXACT_DUMP: %v", err)
+		}
+	}
 	return res
 }
 
