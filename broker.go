@@ -32,10 +32,10 @@ type Broker struct {
 	rooms   map[string]*room
 	clients map[string]*Client
 	all     *room // every client; the history of PublishAll
-	// freed is the newest position evicted from a room that was then
-	// freed: a client resuming from before it may have missed events of
-	// a room that no longer remembers them.
-	freed uint64
+	// freedAt holds, by name, the newest position evicted from a room
+	// that was then freed: a client resuming from before it may have
+	// missed events that no room remembers. Pruned by sweep.
+	freedAt map[string]uint64
 
 	order    order
 	nclients atomic.Int64
@@ -68,6 +68,7 @@ func New(cfg Config) (*Broker, error) {
 		log:      cfg.Logger,
 		rooms:    make(map[string]*room),
 		clients:  make(map[string]*Client),
+		freedAt:  make(map[string]uint64),
 		bp:       cfg.Backplane,
 		histSize: cfg.History.Size,
 		done:     make(chan struct{}),

@@ -243,10 +243,10 @@ func (c *Client) queueReplay(replay []queued) {
 	}
 }
 
-// release ends holding. With a resync event (first.p set) it queues that,
-// then every live event that arrived meanwhile. Otherwise it queues the
+// release ends holding. It queues a resync event (first.p set), or the
 // replay, which covers every kept event up to position from and its own
-// last, then the live events held meanwhile that are not copies of those.
+// last; then the live events held meanwhile that come after from and the
+// replay (the others are copies the client has).
 func (c *Client) release(replay []queued, from uint64, first queued) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -256,10 +256,10 @@ func (c *Client) release(replay []queued, from uint64, first queued) {
 	if c.closed {
 		return
 	}
+	c.floor = max(c.floor, from)
 	if first.p != nil {
 		c.queueReplay([]queued{first})
 	} else {
-		c.floor = max(c.floor, from)
 		c.queueReplay(replay)
 	}
 	for _, q := range held {

@@ -70,7 +70,9 @@ func (b *Broker) roomLocked(name string) *room {
 func (b *Broker) freeLocked(r *room) {
 	r.dead = true
 	delete(b.rooms, r.name)
-	b.freed = max(b.freed, r.hist.evicted)
+	if r.hist.evicted > b.freedAt[r.name] {
+		b.freedAt[r.name] = r.hist.evicted
+	}
 }
 
 func (b *Broker) join(c *Client, name string) error {

@@ -61,19 +61,23 @@ func (b *Broker) replayLocked(c *Client, rs []*room, pos uint64) (miss bool) {
 	return false
 }
 
-// locate returns the position of a Last-Event-ID: the newest kept event
-// with that id, or a position this broker handed out (the id of a
-// generated event, of a stream's opening block or of a resync event).
+// locate returns the position of a Last-Event-ID: the kept event with
+// that id, or a position this broker handed out (the id of a generated
+// event, of a stream's opening block or of a resync event). A caller's id
+// kept more than once is ambiguous, since the client may have seen
+// either: no position.
 func (b *Broker) locate(rs []*room, id string, pos uint64) (uint64, bool) {
 	var from uint64
-	found := false
+	found := 0
 	for _, r := range rs {
-		if s, ok := r.hist.find(id); ok && (!found || s > from) {
-			from, found = s, true
-		}
+		s, n := r.hist.find(id)
+		from, found = max(from, s), found+n
 	}
-	if found {
+	switch {
+	case found == 1:
 		return from, true
+	case found > 1:
+		return 0, false
 	}
 	if p, ok := parsePosition(id); ok && p >= b.order.first && p <= pos {
 		return p, true
@@ -82,21 +86,33 @@ func (b *Broker) locate(rs []*room, id string, pos uint64) (uint64, bool) {
 }
 
 // completeLocked reports whether every event of rs after from is still
-// kept: none was evicted by History.Size or MaxAge, and no room that
-// might have held some was freed since.
+// kept: none was evicted by History.Size or MaxAge, and no earlier room
+// of the same name that held some was freed since.
 func (b *Broker) completeLocked(rs []*room, from uint64, now time.Time) bool {
 	for _, r := range rs {
 		r.hist.trim(now)
 		if r.hist.evicted > from {
 			return false
 		}
-		if r.created > from && b.freed > from {
-			// r is newer than from: an earlier room of that name may
-			// have held events after from and been freed since.
+		if r.created > from && (b.freedAt[r.name] > from || from < b.forgotten(now)) {
+			// r is newer than from, and an earlier room of that name
+			// held events after from: they aged out and it was freed.
 			return false
 		}
 	}
 	return true
+}
+
+// forgotten is the position before which freed rooms are no longer
+// remembered in b.freedAt: a room is freed only once its events are
+// MaxAge old, so only positions older than MaxAge can be concerned, and
+// from those a newer room is resynced anyway.
+func (b *Broker) forgotten(now time.Time) uint64 {
+	age := b.cfg.History.MaxAge
+	if age <= 0 {
+		return 0 // rooms holding events are never freed
+	}
+	return uint64(now.Add(-age).UnixNano())
 }
 
 // replayRemote fetches c's replay from the backplane and queues it ahead
@@ -104,15 +120,24 @@ func (b *Broker) completeLocked(rs []*room, from uint64, now time.Time) bool {
 // resync event is queued first.
 func (b *Broker) replayRemote(c *Client, rooms []string) (miss bool) {
 	names := append([]string{"*"}, rooms...)
-	ctx, cancel := context.WithTimeout(c.Context(), b.limits.WriteTimeout)
+	timeout := b.limits.WriteTimeout
+	if timeout <= 0 {
+		timeout = DefaultWriteTimeout
+	}
+	ctx, cancel := context.WithTimeout(c.Context(), timeout)
 	defer cancel()
 	msgs, from, err := b.bp.Replay(ctx, names, c.lastEventID)
 	if err != nil {
 		if !errors.Is(err, ErrReplayMiss) {
 			b.log.Warn("sse: backplane replay failed", "error", err)
 			b.hookError(c, err)
+			from = 0
 		}
-		c.release(nil, 0, resync(c.lastEventID, c.floor))
+		// The client resumes at the later of this node's position and its
+		// own, when known: on a node that lags, the events in between are
+		// ones it has.
+		pos := max(c.floor, from)
+		c.release(nil, pos, resync(c.lastEventID, pos))
 		return true
 	}
 	replay := make([]queued, len(msgs))

@@ -136,14 +136,18 @@ func (h *history) trim(now time.Time) {
 	}
 }
 
-// find returns the position of the newest entry with this id.
-func (h *history) find(id string) (uint64, bool) {
+// find returns the position of the newest entry with this id, and how
+// many entries have it.
+func (h *history) find(id string) (seq uint64, n int) {
 	for i := len(h.entries) - 1; i >= 0; i-- {
 		if h.entries[i].id == id {
-			return h.entries[i].seq, true
+			if n == 0 {
+				seq = h.entries[i].seq
+			}
+			n++
 		}
 	}
-	return 0, false
+	return seq, n
 }
 
 // since returns the entries after position from; completeLocked tells

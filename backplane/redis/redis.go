@@ -118,9 +118,13 @@ func New(cfg Config) (*Backplane, error) {
 // reached, and starts delivering. It fails if Redis cannot be reached.
 func (bp *Backplane) Attach(deliver func(sse.Message), history sse.History) error {
 	bp.deliver, bp.history = deliver, history
-	bp.ps = bp.rdb.Subscribe(bp.ctx, bp.channel)
 	ctx, cancel := context.WithTimeout(bp.ctx, 10*time.Second)
 	defer cancel()
+	if err := bp.sameHistory(ctx); err != nil {
+		close(bp.done)
+		return err
+	}
+	bp.ps = bp.rdb.Subscribe(bp.ctx, bp.channel)
 	fail := func(err error) error {
 		_ = bp.ps.Close()
 		close(bp.done)
@@ -149,6 +153,27 @@ func (bp *Backplane) Attach(deliver func(sse.Message), history sse.History) erro
 		bp.deliver(sse.Message{Kind: sse.KindPosition, Seq: st.seq})
 	}
 	go bp.receive()
+	return nil
+}
+
+// sameHistory records this node's History in Redis, or checks it against
+// the one recorded by the first node: nodes that keep different histories
+// break each other's promises (a shorter MaxAge expires the streams a
+// longer one replays from, a node without history publishes events that
+// are never kept), so a node that differs is refused.
+func (bp *Backplane) sameHistory(ctx context.Context) error {
+	mine := fmt.Sprintf("size=%d maxage=%v", max(bp.history.Size, 0), bp.history.MaxAge)
+	key := bp.prefix + "history"
+	if err := bp.rdb.SetNX(ctx, key, mine, 0).Err(); err != nil {
+		return fmt.Errorf("sse/backplane/redis: recording the history settings: %w", err)
+	}
+	theirs, err := bp.rdb.Get(ctx, key).Result()
+	if err != nil {
+		return fmt.Errorf("sse/backplane/redis: reading the history settings: %w", err)
+	}
+	if theirs != mine {
+		return fmt.Errorf("sse/backplane/redis: this node's History (%s) differs from the one the other nodes on prefix %q use (%s); give every node the same History, or another Prefix (or delete the key %q once no node of the old setting runs)", mine, bp.prefix, theirs, key)
+	}
 	return nil
 }
 

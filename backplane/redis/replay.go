@@ -22,12 +22,9 @@ func (bp *Backplane) Replay(ctx context.Context, rooms []string, lastID string) 
 	if err != nil {
 		return nil, 0, err
 	}
-	from, ok := parsePos(lastID)
-	if !ok || from < st.since || from > st.seq {
-		// Not a position of this dataset: perhaps a caller's own id.
-		if from, ok, err = bp.locate(ctx, keys, lastID); err != nil {
-			return nil, 0, err
-		}
+	from, ok, err := bp.resolve(ctx, keys, lastID, st)
+	if err != nil {
+		return nil, 0, err
 	}
 	if !ok {
 		return nil, 0, fmt.Errorf("sse/backplane/redis: id %q: %w", lastID, sse.ErrReplayMiss)
@@ -56,7 +53,9 @@ func (bp *Backplane) Replay(ctx context.Context, rooms []string, lastID string) 
 	var msgs []sse.Message
 	for i := range keys {
 		if !bp.complete(st, from, trims[i], firsts[i].Val()) {
-			return nil, 0, fmt.Errorf("sse/backplane/redis: events of %q after %q are no longer kept: %w", rooms[i], lastID, sse.ErrReplayMiss)
+			// The position is known: the client has everything up to it,
+			// which its resync must not send again.
+			return nil, from, fmt.Errorf("sse/backplane/redis: events of %q after %q are no longer kept: %w", rooms[i], lastID, sse.ErrReplayMiss)
 		}
 		for _, xm := range ranges[i].Val() {
 			m, err := fromStream(xm)
@@ -94,27 +93,71 @@ func (bp *Backplane) complete(st state, from uint64, trim *goredis.StringCmd, fi
 	return from+age > st.now
 }
 
-// locate finds the position of a caller's own id, newest first (history
-// is bounded).
-func (bp *Backplane) locate(ctx context.Context, keys []string, lastID string) (uint64, bool, error) {
-	var best uint64
-	for _, k := range keys {
-		xs, err := bp.rdb.XRevRange(ctx, k, "+", "-").Result()
-		if err != nil {
+// resolve finds the position of a Last-Event-ID. A position of this
+// dataset (from since-1, which a resync after a data loss hands out, to
+// the counter) is taken as one when a stream holds a generated event at
+// it; otherwise, and for any other id, the streams are searched for a
+// caller's event with that id, and a position with no such event (an
+// opening block's, a resync's) is taken as one after all. A caller's id
+// found more than once is ambiguous: the client may have seen either.
+func (bp *Backplane) resolve(ctx context.Context, keys []string, lastID string, st state) (uint64, bool, error) {
+	pos, isPos := parsePos(lastID)
+	isPos = isPos && pos+1 >= st.since && pos <= st.seq
+	if isPos {
+		pipe := bp.rdb.Pipeline()
+		at := make([]*goredis.XMessageSliceCmd, len(keys))
+		for i, k := range keys {
+			at[i] = pipe.XRangeN(ctx, k, entryID(pos), entryID(pos), 1)
+		}
+		if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, goredis.Nil) {
 			return 0, false, err
 		}
-		for _, xm := range xs {
-			m, err := fromStream(xm)
-			if err != nil {
-				return 0, false, err
-			}
-			if m.ID == lastID {
-				best = max(best, m.Seq)
-				break
+		for _, c := range at {
+			for _, xm := range c.Val() {
+				if m, err := fromStream(xm); err == nil && m.ID == "" {
+					return pos, true, nil
+				}
 			}
 		}
 	}
-	return best, best != 0, nil
+	found, n, err := bp.locate(ctx, keys, lastID)
+	switch {
+	case err != nil:
+		return 0, false, err
+	case n == 1:
+		return found, true, nil
+	case n > 1:
+		return 0, false, nil
+	}
+	return pos, isPos, nil
+}
+
+// locate finds a caller's own id in the streams (history is bounded): the
+// position of the event that has it, and how many events have it.
+func (bp *Backplane) locate(ctx context.Context, keys []string, lastID string) (uint64, int, error) {
+	pipe := bp.rdb.Pipeline()
+	cmds := make([]*goredis.XMessageSliceCmd, len(keys))
+	for i, k := range keys {
+		cmds[i] = pipe.XRevRange(ctx, k, "+", "-")
+	}
+	if _, err := pipe.Exec(ctx); err != nil && !errors.Is(err, goredis.Nil) {
+		return 0, 0, err
+	}
+	var pos uint64
+	n := 0
+	for _, c := range cmds {
+		for _, xm := range c.Val() {
+			m, err := fromStream(xm)
+			if err != nil {
+				return 0, 0, err
+			}
+			if m.ID == lastID {
+				pos = m.Seq
+				n++
+			}
+		}
+	}
+	return pos, n, nil
 }
 
 // fromStream decodes a stream entry, with its position.

@@ -70,8 +70,9 @@ return p
 // recoverScript reads, at one instant, what a node whose subscription
 // was down must deliver: from is the position after which it can deliver
 // everything kept (its last delivered position, unless Redis lost its
-// data since, or streams may have expired whole: a stream expires once
-// its last message is MaxAge old, taking its trim record with it), and
+// data since, or, when anything was published since, streams may have
+// expired whole: a stream expires once its last message is MaxAge old,
+// taking its trim record with it), and
 // for every room's stream the newest position trimmed away and the
 // messages after from. Streams that expired are dropped from the set.
 // KEYS: seq, since, rooms. ARGV: the node's last position, max age in
@@ -86,7 +87,9 @@ local since = tonumber(redis.call('GET', KEYS[2]))
 local from = tonumber(ARGV[1])
 local age = tonumber(ARGV[2])
 if from < since then from = since - 1 end
-if age > 0 and from + age <= now then from = now - age end
+if age > 0 and from + age <= now and tonumber(redis.call('GET', KEYS[1])) > from then
+  from = now - age
+end
 local f = string.format('%d', from)
 local out = {f}
 for _, key in ipairs(redis.call('SMEMBERS', KEYS[3])) do
