@@ -188,3 +188,33 @@ func openingPosition(t *testing.T, url string) string {
 		}
 	}
 }
+
+// TestRedTeamQuietClusterBlipResyncsEveryone: with MaxAge, a cluster
+// that published nothing kept for MaxAge, then loses a node's
+// subscription for a moment, resyncs every client of that node: the
+// recovery cannot tell whether streams expired meanwhile and tells
+// everybody of a gap, though nothing at all was published. (In the
+// README's configuration, MaxAge one hour: any blip after a quiet hour.)
+func TestRedTeamQuietClusterBlipResyncsEveryone(t *testing.T) {
+	t.Parallel()
+	srv := redistest.Start(t)
+	const maxAge = 100 * time.Millisecond
+	n := startTrustNode(t, srv.Addr, "n", sse.Config{History: sse.History{Size: 100, MaxAge: maxAge}}, 10*time.Millisecond)
+	s := ssetest.Open(t, nil, n.url+"/?rooms=r", nil)
+	require.NoError(t, n.b.Publish(ctx, "r", sse.Event{Data: "seen"}))
+	require.Equal(t, "seen", s.Event(t).Data)
+
+	admin := goredis.NewClient(&goredis.Options{Addr: srv.Addr})
+	defer admin.Close()
+	key := "trust:" + t.Name() + ":room:r"
+	// Quiet for MaxAge: the stream expires, as it should.
+	ssetest.Wait(t, "the room's stream to expire", func() bool { return admin.Exists(ctx, key).Val() == 0 })
+	require.NoError(t, killPubSub(admin, "n"))
+	// Once the subscription is back, a live event goes through.
+	ssetest.Wait(t, "the subscription to come back", func() bool {
+		return admin.PubSubNumSub(ctx, "trust:"+t.Name()+":events").Val()["trust:"+t.Name()+":events"] > 0
+	})
+	require.NoError(t, n.b.Publish(ctx, "r", sse.Event{Data: "live"}))
+	ev := s.Event(t)
+	assert.Equal(t, "live", ev.Data, "nothing was published while the subscription was down, yet the client got %q", ev.Type)
+}
