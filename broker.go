@@ -33,9 +33,12 @@ type Broker struct {
 	clients map[string]*Client
 	all     *room // every client; the history of PublishAll
 	// freedAt holds, by name, the newest position evicted from a room
-	// that was then freed: a client resuming from before it may have
-	// missed events that no room remembers. Pruned by sweep.
-	freedAt map[string]uint64
+	// that was then freed (all its events aged out): a client resuming
+	// from before it may have missed events that no room remembers.
+	// freedForgot is the newest position forgotten from it (see
+	// forgetFreed).
+	freedAt     map[string]uint64
+	freedForgot uint64
 
 	order    order
 	nclients atomic.Int64

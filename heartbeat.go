@@ -62,12 +62,6 @@ func (b *Broker) sweep(now time.Time) {
 		}
 		r.mu.Unlock()
 	}
-	forgotten := b.forgotten(now)
-	for name, p := range b.freedAt {
-		if p < forgotten {
-			delete(b.freedAt, name)
-		}
-	}
 	b.all.mu.Lock()
 	b.all.hist.trim(now)
 	b.all.mu.Unlock()

@@ -133,36 +133,6 @@ type pub struct {
 	ev   sse.Event
 }
 
-// TestRedTeamPositionFromAnotherLiveProcess: two in-process brokers run
-// at once (two replicas without a backplane, or the old and new process
-// of a blue/green deploy). A client moves from one to the other with the
-// last id the first gave it. That id is a number inside the second
-// broker's range of positions, so it is taken for one of its own
-// positions, and the events the second broker published before it are
-// silently skipped: no resync, although "an id from another process"
-// should always get one.
-func TestRedTeamPositionFromAnotherLiveProcess(t *testing.T) {
-	t.Parallel()
-	cfg := sse.Config{History: sse.History{Size: 100}, HeartbeatInterval: -1}
-	oldB, oldURL, oldH := redTeamBroker(t, cfg)
-	newB, newURL, _ := redTeamBroker(t, cfg) // started later: its positions begin later
-
-	require.NoError(t, newB.Publish(ctx, "r", sse.Event{Data: "new: before"}))
-
-	s := ssetest.Open(t, nil, oldURL+"/?rooms=r", nil)
-	oldH.client(t)
-	require.NoError(t, oldB.Publish(ctx, "r", sse.Event{Data: "old: last seen"}))
-	last := s.Event(t).LastEventID
-	s.Close()
-
-	// The new process goes on publishing, as a live process does.
-	require.NoError(t, newB.Publish(ctx, "r", sse.Event{Data: "new: after"}))
-
-	moved := ssetest.Open(t, nil, newURL+"/?rooms=r", http.Header{"Last-Event-ID": {last}})
-	ev := moved.Event(t)
-	assert.Equal(t, sse.ResyncEvent, ev.Type,
-		"id %s came from another process; got %q (so %q was skipped silently)", last, ev.Data, "new: before")
-}
 
 // TestRedTeamSpuriousResyncAfterUnrelatedRoomFreed: with MaxAge, a
 // client alone in a quiet room (nothing was ever published to it) drops

@@ -1,6 +1,10 @@
 package sse
 
-import "time"
+import (
+	"maps"
+	"slices"
+	"time"
+)
 
 // register makes c visible to publishers: in the broker, the all-clients
 // room and its rooms, with what it missed queued first. Its rooms are
@@ -72,7 +76,27 @@ func (b *Broker) freeLocked(r *room) {
 	delete(b.rooms, r.name)
 	if r.hist.evicted > b.freedAt[r.name] {
 		b.freedAt[r.name] = r.hist.evicted
+		if len(b.freedAt) > maxFreed {
+			b.forgetFreed()
+		}
 	}
+}
+
+// maxFreed bounds b.freedAt; past it the older half is forgotten.
+const maxFreed = 1 << 16
+
+// forgetFreed drops the older half of b.freedAt, remembering only the
+// newest position dropped: a client resuming from before it into a room
+// created since is resynced, as it may have missed that room's events.
+func (b *Broker) forgetFreed() {
+	ps := slices.Sorted(maps.Values(b.freedAt))
+	cut := ps[len(ps)/2]
+	for name, p := range b.freedAt {
+		if p <= cut {
+			delete(b.freedAt, name)
+		}
+	}
+	b.freedForgot = max(b.freedForgot, cut)
 }
 
 func (b *Broker) join(c *Client, name string) error {

@@ -94,25 +94,14 @@ func (b *Broker) completeLocked(rs []*room, from uint64, now time.Time) bool {
 		if r.hist.evicted > from {
 			return false
 		}
-		if r.created > from && (b.freedAt[r.name] > from || from < b.forgotten(now)) {
+		if r.created > from && (b.freedAt[r.name] > from || b.freedForgot > from) {
 			// r is newer than from, and an earlier room of that name
-			// held events after from: they aged out and it was freed.
+			// held events after from (or may have: it is forgotten):
+			// they aged out and it was freed.
 			return false
 		}
 	}
 	return true
-}
-
-// forgotten is the position before which freed rooms are no longer
-// remembered in b.freedAt: a room is freed only once its events are
-// MaxAge old, so only positions older than MaxAge can be concerned, and
-// from those a newer room is resynced anyway.
-func (b *Broker) forgotten(now time.Time) uint64 {
-	age := b.cfg.History.MaxAge
-	if age <= 0 {
-		return 0 // rooms holding events are never freed
-	}
-	return uint64(now.Add(-age).UnixNano())
 }
 
 // replayRemote fetches c's replay from the backplane and queues it ahead

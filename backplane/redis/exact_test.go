@@ -125,3 +125,22 @@ func clientFields(line string) map[string]string {
 	}
 	return f
 }
+
+// TestExactnessLaggingNode is the same check with a lagging node and no
+// lost subscription: with nothing lost, no resync may come mid-stream,
+// so every resumption on the slow node must be exact.
+func TestExactnessLaggingNode(t *testing.T) {
+	t.Parallel()
+	const maxAge = 300 * time.Millisecond
+	srv := redistest.Start(t)
+	proxy := exact.NewDelayProxy(t, srv.Addr, 30*time.Millisecond)
+	var nodes []exact.Node
+	for i := range 3 {
+		addr := srv.Addr
+		if i == 1 {
+			addr = proxy.Addr()
+		}
+		nodes = append(nodes, startExactNode(t, i, addr, maxAge))
+	}
+	exact.Run(t, exact.Config{Nodes: nodes, Duration: 6 * time.Second, Publishers: 8, MaxAge: maxAge, Drain: 10 * time.Second})
+}

@@ -121,40 +121,49 @@ func (bp *Backplane) recoverGap() {
 // or written between two reads could hold a message older than the
 // newest one read, which bp.high would then pass by.
 func (bp *Backplane) recoverable(ctx context.Context) ([]sse.Message, error) {
-	keys := append(bp.seqKeys(), bp.roomsKey())
-	res, err := recoverScript.Run(ctx, bp.rdb, keys, bp.high, bp.history.MaxAge.Microseconds(), bp.prefix).Slice()
+	keep := uint64(lastPubRetention.Microseconds())
+	res, err := recoverScript.Run(ctx, bp.rdb, bp.pubKeys(), bp.high, keep, bp.prefix).Slice()
 	if err != nil {
 		return nil, err
 	}
-	if len(res) == 0 {
+	if len(res) < 2 {
 		return nil, errCorrupt
 	}
 	fs, _ := res[0].(string)
-	from, ok := parsePos(fs)
-	if !ok {
+	ns, _ := res[1].(string)
+	from, ok1 := parsePos(fs)
+	now, ok2 := parsePos(ns)
+	if !ok1 || !ok2 {
 		return nil, errCorrupt
 	}
 	var items []sse.Message
 	if from > bp.high {
-		// Redis lost its data, or streams may have expired whole: there
-		// is no telling which rooms lost what, so every client resyncs
-		// at from, and what is kept after from is delivered.
+		// Redis lost its data: there is no telling which rooms lost what,
+		// so every client resyncs at from.
 		items = append(items, sse.Message{Kind: sse.KindGap, Seq: from})
 	}
-	for _, r := range res[1:] {
+	if bp.history.MaxAge > 0 && from+keep < now {
+		// Cut off for longer than expired streams are remembered.
+		from = now - keep
+		items = append(items, sse.Message{Kind: sse.KindGap, Seq: from})
+	}
+	for _, r := range res[2:] {
 		row, _ := r.([]any)
-		if len(row) != 3 {
+		if len(row) != 6 {
 			return nil, errCorrupt
 		}
-		key, _ := row[0].(string)
-		trim, _ := row[1].(string)
-		entries, _ := row[2].([]any)
-		if tp, ok := parseEntryID(trim); ok && tp > from {
-			room := strings.TrimPrefix(key, bp.prefix+"room:")
-			if room == "*" {
-				room = "" // KindAll messages were lost: everybody
-			}
-			items = append(items, sse.Message{Kind: sse.KindGap, Room: room, Seq: tp})
+		var f [5]string
+		for i := range f {
+			f[i], _ = row[i].(string)
+		}
+		key, lastPub, prevPub, first, trim := f[0], f[1], f[2], f[3], f[4]
+		entries, _ := row[5].([]any)
+		room := strings.TrimPrefix(key, bp.prefix+"room:")
+		if room == "*" {
+			room = "" // KindAll messages were lost: everybody
+		}
+		if gap, lost := bp.lost(from, lastPub, prevPub, first, trim); lost {
+			items = append(items, sse.Message{Kind: sse.KindGap, Room: room, Seq: gap})
 		}
 		for _, e := range entries {
 			m, err := entryMessage(e)
@@ -166,6 +175,33 @@ func (bp *Backplane) recoverable(ctx context.Context) ([]sse.Message, error) {
 	}
 	slices.SortStableFunc(items, func(a, b sse.Message) int { return cmp.Compare(a.Seq, b.Seq) })
 	return items, nil
+}
+
+// lost tells whether messages of a room's stream after from are gone,
+// and the position up to which they may be: trimmed (the trim record),
+// expired with the whole stream (its last position, kept in lastpub), or
+// expired with the stream the room had before its present one (whose last
+// position is kept in prevpub).
+func (bp *Backplane) lost(from uint64, lastPub, prevPub, first, trim string) (uint64, bool) {
+	if tp, ok := parseEntryID(trim); ok && tp > from {
+		return tp, true
+	}
+	if bp.history.MaxAge <= 0 {
+		return 0, false // streams never expire
+	}
+	if first != "" {
+		if fp, ok := parseEntryID(first); ok && fp <= from {
+			return 0, false // the present stream was there at from
+		}
+		if pp, ok := parsePos(prevPub); ok && pp > from {
+			return pp, true
+		}
+		return 0, false
+	}
+	if lp, ok := parsePos(lastPub); ok && lp > from {
+		return lp, true
+	}
+	return 0, false
 }
 
 // entryMessage decodes one stream entry as a script returns it:

@@ -208,8 +208,23 @@ func (bp *Backplane) trimKey(streamKey string) string {
 
 func (bp *Backplane) seqKeys() []string { return []string{bp.prefix + "seq", bp.prefix + "since"} }
 
-// roomsKey names the set of every room's stream key.
-func (bp *Backplane) roomsKey() string { return bp.prefix + "rooms" }
+// lastPubKey names the hash of every room stream's last position, and
+// prevPubKey that of the last position of the stream a room had before
+// its present one (the earlier expired with MaxAge).
+func (bp *Backplane) lastPubKey() string { return bp.prefix + "lastpub" }
+func (bp *Backplane) prevPubKey() string { return bp.prefix + "prevpub" }
+
+// pubKeys are the keys of the scripts' bookkeeping: seq, since, lastpub
+// and prevpub.
+func (bp *Backplane) pubKeys() []string {
+	return append(bp.seqKeys(), bp.lastPubKey(), bp.prevPubKey())
+}
+
+// lastPubRetention is how long the last position of a stream that
+// expired with MaxAge is remembered. A node cut off for longer, or a
+// client away for longer, that may have missed such a stream's messages
+// is resynced.
+const lastPubRetention = 24 * time.Hour
 
 // state is the counter, the dataset's first position and Redis's clock.
 type state struct{ seq, since, now uint64 }
@@ -244,7 +259,7 @@ func (bp *Backplane) Publish(ctx context.Context, m sse.Message) error {
 	}
 	key := bp.streamKey(&m)
 	age := bp.history.MaxAge.Microseconds()
-	keys := append([]string{key, bp.trimKey(key)}, append(bp.seqKeys(), bp.roomsKey())...)
+	keys := append([]string{key, bp.trimKey(key)}, bp.pubKeys()...)
 	return bp.do(ctx, func(ctx context.Context) error {
 		return publishKept.Run(ctx, bp.rdb, keys, bp.history.Size, age, payload, bp.channel).Err()
 	})

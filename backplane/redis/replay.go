@@ -36,6 +36,8 @@ func (bp *Backplane) Replay(ctx context.Context, rooms []string, lastID string) 
 	// drop it as a copy.
 	pipe := bp.rdb.TxPipeline()
 	clock := pipe.Time(ctx)
+	lastPubs := pipe.HMGet(ctx, bp.lastPubKey(), keys...)
+	prevPubs := pipe.HMGet(ctx, bp.prevPubKey(), keys...)
 	trims := make([]*goredis.StringCmd, len(keys))
 	firsts := make([]*goredis.XMessageSliceCmd, len(keys))
 	ranges := make([]*goredis.XMessageSliceCmd, len(keys))
@@ -49,10 +51,24 @@ func (bp *Backplane) Replay(ctx context.Context, rooms []string, lastID string) 
 	}
 	// MaxAge is judged at the instant of the reads: a stream may have
 	// expired since st was read.
-	st.now = uint64(clock.Val().UnixMicro())
+	now := uint64(clock.Val().UnixMicro())
+	lps, pps := lastPubs.Val(), prevPubs.Val()
 	var msgs []sse.Message
 	for i := range keys {
-		if !bp.complete(st, from, trims[i], firsts[i].Val()) {
+		trim, _ := trims[i].Result()
+		first := ""
+		if xs := firsts[i].Val(); len(xs) > 0 {
+			first = xs[0].ID
+		}
+		var lp, pp string
+		if i < len(lps) {
+			lp, _ = lps[i].(string)
+		}
+		if i < len(pps) {
+			pp, _ = pps[i].(string)
+		}
+		_, lost := bp.lost(from, lp, pp, first, trim)
+		if lost || lp == "" && first == "" && bp.history.MaxAge > 0 && from+uint64(lastPubRetention.Microseconds()) < now {
 			// The position is known: the client has everything up to it,
 			// which its resync must not send again.
 			return nil, from, fmt.Errorf("sse/backplane/redis: events of %q after %q are no longer kept: %w", rooms[i], lastID, sse.ErrReplayMiss)
@@ -67,30 +83,6 @@ func (bp *Backplane) Replay(ctx context.Context, rooms []string, lastID string) 
 	}
 	slices.SortFunc(msgs, func(a, b sse.Message) int { return cmp.Compare(a.Seq, b.Seq) })
 	return msgs, from, nil
-}
-
-// complete reports whether every message of a stream after position from
-// is still in it. Trimming records the newest position it removed; a
-// stream that expired with MaxAge takes that record with it, but only
-// once its last message is MaxAge old, so a stream that is missing, or
-// that began after from, can have lost messages after from only if from
-// itself is older than MaxAge.
-func (bp *Backplane) complete(st state, from uint64, trim *goredis.StringCmd, first []goredis.XMessage) bool {
-	if t, err := trim.Result(); err == nil {
-		if tp, ok := parseEntryID(t); !ok || tp > from {
-			return false
-		}
-	}
-	age := uint64(bp.history.MaxAge.Microseconds())
-	if age == 0 {
-		return true
-	}
-	if len(first) > 0 {
-		if fp, ok := parseEntryID(first[0].ID); ok && fp <= from {
-			return true
-		}
-	}
-	return from+age > st.now
 }
 
 // resolve finds the position of a Last-Event-ID. A position of this

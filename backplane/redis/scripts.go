@@ -31,7 +31,9 @@ return {redis.call('GET', KEYS[1]), redis.call('GET', KEYS[2]), string.format('%
 // stream, trims the stream to History.Size and MaxAge while recording the
 // newest position trimmed away (the key "<prefix>trim:<room>", so Replay
 // knows of the gap), and publishes it, all at once. KEYS: stream, trim,
-// seq, since, rooms (the set of stream keys, for recovery). ARGV: maxlen,
+// seq, since, lastpub (by stream key, the position of its last message,
+// which outlives the stream), prevpub (by stream key, the last position
+// of the stream before it expired and was made again). ARGV: maxlen,
 // max age in microseconds (0: none), message, channel. It returns the
 // position.
 var publishKept = goredis.NewScript(`
@@ -43,7 +45,11 @@ if pos <= last then pos = last + 1 end
 local p = string.format('%d', pos)
 redis.call('SET', KEYS[3], p)
 redis.call('SET', KEYS[4], p, 'NX')
-redis.call('SADD', KEYS[5], KEYS[1])
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  local old = redis.call('HGET', KEYS[5], KEYS[1])
+  if old then redis.call('HSET', KEYS[6], KEYS[1], old) end
+end
+redis.call('HSET', KEYS[5], KEYS[1], p)
 local maxlen = tonumber(ARGV[1])
 local len = redis.call('XLEN', KEYS[1])
 if len >= maxlen then
@@ -68,16 +74,16 @@ return p
 `)
 
 // recoverScript reads, at one instant, what a node whose subscription
-// was down must deliver: from is the position after which it can deliver
-// everything kept (its last delivered position, unless Redis lost its
-// data since, or, when anything was published since, streams may have
-// expired whole: a stream expires once its last message is MaxAge old,
-// taking its trim record with it), and
-// for every room's stream the newest position trimmed away and the
-// messages after from. Streams that expired are dropped from the set.
-// KEYS: seq, since, rooms. ARGV: the node's last position, max age in
-// microseconds (0: none), the key prefix. It returns {from, {stream, trim, entries}...}
-// with trim "" when nothing was trimmed.
+// was down must deliver after its last delivered position: from is that
+// position, or since-1 when Redis lost its data since (what came before
+// the dataset began is gone); then for every room's stream its last
+// message's position (which outlives a stream expired with MaxAge), its
+// first entry, the newest position trimmed away, and the messages after
+// from. Records of streams quiet for longer than the retention are
+// dropped. KEYS: seq, since, lastpub, prevpub. ARGV: the node's last
+// position, the retention in microseconds, the key prefix. It returns
+// {from, now, {stream, lastpub, prevpub, first, trim, entries}...}, with
+// "" for what is missing.
 var recoverScript = goredis.NewScript(`
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
@@ -85,19 +91,22 @@ redis.call('SET', KEYS[1], string.format('%d', now), 'NX')
 redis.call('SET', KEYS[2], redis.call('GET', KEYS[1]), 'NX')
 local since = tonumber(redis.call('GET', KEYS[2]))
 local from = tonumber(ARGV[1])
-local age = tonumber(ARGV[2])
 if from < since then from = since - 1 end
-if age > 0 and from + age <= now and tonumber(redis.call('GET', KEYS[1])) > from then
-  from = now - age
-end
 local f = string.format('%d', from)
-local out = {f}
-for _, key in ipairs(redis.call('SMEMBERS', KEYS[3])) do
-  if redis.call('EXISTS', key) == 0 then
-    redis.call('SREM', KEYS[3], key)
+local out = {f, string.format('%d', now)}
+local all = redis.call('HGETALL', KEYS[3])
+for i = 1, #all, 2 do
+  local key, lp = all[i], all[i + 1]
+  if redis.call('EXISTS', key) == 0 and tonumber(lp) + tonumber(ARGV[2]) < now then
+    redis.call('HDEL', KEYS[3], key)
+    redis.call('HDEL', KEYS[4], key)
   else
+    local first = redis.call('XRANGE', key, '-', '+', 'COUNT', 1)
+    local fid = ''
+    if #first > 0 then fid = first[1][1] end
     local trim = redis.call('GET', ARGV[3] .. 'trim:' .. string.sub(key, #ARGV[3] + 6)) or ''
-    table.insert(out, {key, trim, redis.call('XRANGE', key, '(' .. f .. '-0', '+')})
+    local pp = redis.call('HGET', KEYS[4], key) or ''
+    table.insert(out, {key, lp, pp, fid, trim, redis.call('XRANGE', key, '(' .. f .. '-0', '+')})
   end
 end
 return out

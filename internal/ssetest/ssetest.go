@@ -25,6 +25,7 @@ type Stream struct {
 	Resp   *http.Response
 	items  chan sseread.Item
 	done   chan struct{}
+	ctx    context.Context
 	cancel context.CancelFunc
 	err    error
 }
@@ -53,7 +54,7 @@ func Open(t testing.TB, client *http.Client, url string, header http.Header) *St
 		cancel()
 		t.Fatalf("GET %s: %v", url, err)
 	}
-	s := &Stream{Resp: resp, items: make(chan sseread.Item, 4096), done: make(chan struct{}), cancel: cancel}
+	s := &Stream{Resp: resp, items: make(chan sseread.Item, 4096), done: make(chan struct{}), ctx: ctx, cancel: cancel}
 	t.Cleanup(s.Close)
 	if resp.StatusCode != http.StatusOK {
 		close(s.items)
@@ -74,7 +75,12 @@ func (s *Stream) read() {
 			s.err = err
 			return
 		}
-		s.items <- it
+		select {
+		case s.items <- it:
+		case <-s.ctx.Done(): // closed while nobody reads
+			s.err = s.ctx.Err()
+			return
+		}
 	}
 }
 
