@@ -25,8 +25,11 @@ const Timeout = 10 * time.Second
 
 // Stream is an open event stream read as a client reads it: through the
 // project's own [eventsource.EventSource], with NoReconnect so that a
-// test sees the stream end. Its events are buffered on a goroutine of
-// its own, so the server never waits for the test to read.
+// test sees the stream end. A goroutine of its own buffers up to 4096
+// events, so the server does not wait for the test to read. An event's
+// ID is the stream's last event ID, as a browser's is: on a stream
+// opened with a Last-Event-ID, events without an id of their own carry
+// that one until the server sends another.
 type Stream struct {
 	// Resp is the answer to the request, as [eventsource.Options.OnResponse]
 	// gave it: its status, protocol and headers. Its body belongs to the
@@ -53,8 +56,9 @@ const maxEvent = 16 << 20
 // (nil: http.DefaultClient) and header (a Last-Event-ID in it becomes
 // Options.LastEventID), and returns once the server has answered; it
 // fails the test if there is no answer (a transport error). The stream is
-// closed at the test's end. A non-200 answer is returned with the
-// EventSource already ended ([Stream.Err] says why). An EventSource
+// closed at the test's end. On a non-200 answer (or another
+// Content-Type) the EventSource ends at once, and [Stream.Err] says
+// why. An EventSource
 // always sends Accept: text/event-stream; a test that needs another
 // Accept uses [OpenRaw].
 func Open(t testing.TB, client *http.Client, url string, header http.Header) *Stream {
