@@ -168,7 +168,7 @@ func TestBackplaneFanOutAcrossNodes(t *testing.T) {
 		for i := range n {
 			ev := s.Event(t)
 			require.Equal(t, strconv.Itoa(i), ev.Data, "publish order, exactly once")
-			require.NotEmpty(t, ev.LastEventID)
+			require.NotEmpty(t, ev.ID)
 		}
 		assert.Equal(t, "all", s.Event(t).Data)
 	}

@@ -1,17 +1,13 @@
 package sse_test
 
 import (
-	"bufio"
 	"context"
 	"crypto/tls"
 	"errors"
-	"fmt"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/roomcast/sse"
 	"github.com/roomcast/sse/internal/ssetest"
@@ -129,13 +125,8 @@ func TestShutdownWaitsForContext(t *testing.T) {
 func TestStreamOpenBeforeFirstEvent(t *testing.T) {
 	t.Parallel()
 	_, ts := newBroker(t, sse.Config{HeartbeatInterval: -1})
-	conn, err := net.Dial("tcp", ts.Listener.Addr().String())
-	require.NoError(t, err)
-	defer conn.Close()
-	_, err = fmt.Fprintf(conn, "GET /events/r HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n")
-	require.NoError(t, err)
-	require.NoError(t, conn.SetReadDeadline(time.Now().Add(10*time.Second)))
-	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
-	require.NoError(t, err, "the headers arrive with no event published")
-	assert.Equal(t, http.StatusOK, resp.StatusCode)
+	// Open returns when the answer has come, or fails the test after
+	// ssetest.Timeout: the headers arrive with no event published.
+	s := ssetest.Open(t, nil, ts.URL+"/events/r", nil)
+	assert.Equal(t, http.StatusOK, s.Resp.StatusCode)
 }

@@ -167,7 +167,7 @@ func TestReasonsAndLifecycle(t *testing.T) {
 	require.NoError(t, b.Send(ctx, c, sse.Event{Data: "last words"}))
 	b.Remove(c)
 	assert.Equal(t, sse.ReasonRemoved, h.gone(t).reason)
-	rest := onlyEvents(removed.Ended(t))
+	rest := removed.Ended(t)
 	require.Len(t, rest, 1, "what was queued is written before the stream ends")
 	assert.Equal(t, "last words", rest[0].Data)
 	require.NoError(t, removed.Err())

@@ -105,7 +105,9 @@ func TestRetryAndResetLastEventID(t *testing.T) {
 	cfg := sse.Config{Retry: 2500 * time.Millisecond}
 	h := newHooks(&cfg)
 	b, ts := newBroker(t, cfg)
-	s := ssetest.Open(t, nil, ts.URL+"/events/r", nil)
+	// Raw: the retry fields are items of the wire, which an EventSource
+	// only reports as the Retry of the next event.
+	s := ssetest.OpenRaw(t, nil, ts.URL+"/events/r", nil)
 	c := h.client(t)
 	it := s.Item(t)
 	require.Equal(t, sseread.KindRetry, it.Kind)

@@ -83,7 +83,7 @@ func TestHostileEventFields(t *testing.T) {
 		if want.Name != "" {
 			assert.Equal(t, want.Name, got.Type)
 		}
-		assert.Equal(t, want.ID, got.LastEventID)
+		assert.Equal(t, want.ID, got.ID)
 	}
 	assert.Equal(t, "end", bystander.Event(t).Type, "nothing of a refused event reached the wire")
 	assert.Equal(t, uint64(len(accepted)+1), b.Stats().Published)

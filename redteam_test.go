@@ -100,7 +100,7 @@ func TestRedTeamRepeatedCallerIDSkipsEvents(t *testing.T) {
 			h.client(t)
 			require.NoError(t, b.Publish(ctx, "a", tc.first))
 			ev := s.Event(t)
-			require.Equal(t, tc.first.ID, ev.LastEventID)
+			require.Equal(t, tc.first.ID, ev.ID)
 			s.Close()
 			h.gone(t)
 			var want []string
@@ -111,7 +111,7 @@ func TestRedTeamRepeatedCallerIDSkipsEvents(t *testing.T) {
 			require.NoError(t, b.PublishAll(ctx, sse.Event{Data: "fence"}))
 			want = append(want, "fence")
 
-			again := ssetest.Open(t, nil, url+"/?rooms="+tc.rooms, http.Header{"Last-Event-ID": {ev.LastEventID}})
+			again := ssetest.Open(t, nil, url+"/?rooms="+tc.rooms, http.Header{"Last-Event-ID": {ev.ID}})
 			var got []string
 			for {
 				ev := again.Event(t)

@@ -36,12 +36,12 @@ func TestReplayIDsIncrease(t *testing.T) {
 	require.NoError(t, b.Publish(ctx, "r", sse.Event{ID: "mine", Data: "x"}))
 	prev := uint64(0)
 	for _, ev := range s.Events(t, 5) {
-		id, err := strconv.ParseUint(ev.LastEventID, 10, 64)
+		id, err := strconv.ParseUint(ev.ID, 10, 64)
 		require.NoError(t, err)
 		assert.Greater(t, id, prev)
 		prev = id
 	}
-	assert.Equal(t, "mine", s.Event(t).LastEventID, "a caller's id is kept")
+	assert.Equal(t, "mine", s.Event(t).ID, "a caller's id is kept")
 }
 
 func TestReplayQueryParameterAndUserIDs(t *testing.T) {
@@ -67,7 +67,7 @@ func TestReplayAcrossRoomsAndPublishAll(t *testing.T) {
 
 	s := ssetest.Open(t, nil, ts.URL, nil)
 	require.NoError(t, b.Publish(ctx, "a", sse.Event{Data: "a0"}))
-	last := s.Event(t).LastEventID
+	last := s.Event(t).ID
 	s.Close()
 	require.NoError(t, b.Publish(ctx, "b", sse.Event{Data: "b1"}))
 	require.NoError(t, b.Publish(ctx, "c", sse.Event{Data: "c2"}))
@@ -93,10 +93,10 @@ func TestReplayMiss(t *testing.T) {
 	evs := s.Events(t, 10)
 
 	// Still in history: replayed, no miss.
-	again := ssetest.Open(t, nil, ts.URL+"/events/r", http.Header{"Last-Event-ID": {evs[8].LastEventID}})
+	again := ssetest.Open(t, nil, ts.URL+"/events/r", http.Header{"Last-Event-ID": {evs[8].ID}})
 	assert.Equal(t, "9", again.Event(t).Data)
 
-	for _, id := range []string{"no-such-id", evs[1].LastEventID} {
+	for _, id := range []string{"no-such-id", evs[1].ID} {
 		again := ssetest.Open(t, nil, ts.URL+"/events/r", http.Header{"Last-Event-ID": {id}})
 		ev := again.Event(t)
 		assert.Equal(t, sse.ResyncEvent, ev.Type)

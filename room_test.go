@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/roomcast/sse"
-	"github.com/roomcast/sse/internal/sseread"
+	"github.com/roomcast/sse/eventsource"
 	"github.com/roomcast/sse/internal/ssetest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -81,17 +81,7 @@ func TestPublishAllSendBroadcast(t *testing.T) {
 	assert.Equal(t, uint64(5), st.Published)
 }
 
-func onlyEvents(items []sseread.Item) []sseread.Item {
-	var out []sseread.Item
-	for _, it := range items {
-		if it.Kind == sseread.KindEvent {
-			out = append(out, it)
-		}
-	}
-	return out
-}
-
-func data(items []sseread.Item) []string {
+func data(items []eventsource.Event) []string {
 	out := make([]string, len(items))
 	for i, it := range items {
 		out[i] = it.Data

@@ -196,3 +196,58 @@ func TestNoReconnect(t *testing.T) {
 	assert.ErrorContains(t, err, "eventsource: cannot connect")
 	assert.False(t, errors.Is(err, eventsource.ErrStreamEnded))
 }
+
+func TestOnResponse(t *testing.T) {
+	t.Parallel()
+	s := newScript(t,
+		func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("X-Attempt", "1")
+			w.Header().Set("Retry-After", "0")
+			http.Error(w, "busy", http.StatusServiceUnavailable)
+		},
+		func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("X-Attempt", "2")
+			hold("data: ok\n\n")(w, r)
+		})
+	type answer struct {
+		status int
+		proto  string
+		header string
+	}
+	answers := newCollector[answer]()
+	opts := fast
+	opts.RetryServerErrors = true
+	opts.OnResponse = func(resp *http.Response) {
+		answers.add(answer{resp.StatusCode, resp.Proto, resp.Header.Get("X-Attempt")})
+	}
+	es := open(t, s.ts.URL, opts)
+	assert.Equal(t, "ok", next(t, es).Data)
+	assert.Equal(t, []answer{
+		{http.StatusServiceUnavailable, "HTTP/1.1", "1"},
+		{http.StatusOK, "HTTP/1.1", "2"},
+	}, answers.all(), "every answer, the refused one too")
+
+	// A 204 ends it, after the hook has seen it; a network error has
+	// no answer and no call.
+	s = newScript(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("X-Why", "gone")
+		w.WriteHeader(http.StatusNoContent)
+	})
+	var got *http.Response
+	opts = fast
+	opts.OnResponse = func(resp *http.Response) { got = resp }
+	es = open(t, s.ts.URL, opts)
+	require.ErrorIs(t, end(t, es), eventsource.ErrNoContent)
+	require.NotNil(t, got, "the hook ran before Next returned")
+	assert.Equal(t, http.StatusNoContent, got.StatusCode)
+	assert.Equal(t, "gone", got.Header.Get("X-Why"))
+
+	url := s.ts.URL
+	s.ts.Close()
+	called := false
+	opts.NoReconnect = true
+	opts.OnResponse = func(*http.Response) { called = true }
+	es = open(t, url, opts)
+	assert.ErrorContains(t, end(t, es), "eventsource: cannot connect")
+	assert.False(t, called)
+}

@@ -17,10 +17,10 @@ const (
 // field means the default its comment names. Options are read by [New]
 // and not used after it returns, except for the hooks.
 //
-// The hooks (OnState, OnError, OnComment) are called one at a time on the
-// EventSource's own goroutine, which reads the stream: they must return
-// quickly, and must not call [EventSource.Close], which waits for that
-// goroutine.
+// The hooks (OnState, OnResponse, OnError, OnComment) are called one at a
+// time on the EventSource's own goroutine, which reads the stream: they
+// must return quickly, and must not call [EventSource.Close], which waits
+// for that goroutine.
 type Options struct {
 	// Client sends the requests. Nil means http.DefaultClient. Its
 	// Timeout must be zero, since a timeout would cut every stream
@@ -76,6 +76,15 @@ type Options struct {
 	// before every attempt, Open when a stream has been accepted,
 	// Closed at the end.
 	OnState func(State)
+
+	// OnResponse, if set, is called with the answer to every request,
+	// whatever its status, before the EventSource checks it: to read its
+	// status, protocol and headers (a request ID, a rate limit, why a
+	// server refused). It must not read or close the Body, which the
+	// EventSource reads and closes; the rest of the response may be
+	// kept. A request that fails on the network has no answer and no
+	// call.
+	OnResponse func(*http.Response)
 
 	// OnError, if set, is called with every error: those the
 	// EventSource recovers from by reconnecting (a refused or broken

@@ -90,6 +90,9 @@ func (es *EventSource) connect() (delivered bool, wait time.Duration, err error)
 		return false, 0, fmt.Errorf("eventsource: cannot connect: %w", err)
 	}
 	defer resp.Body.Close()
+	if es.opts.OnResponse != nil {
+		es.opts.OnResponse(resp)
+	}
 	if err := es.check(resp); err != nil {
 		var se *StatusError
 		if es.opts.RetryServerErrors && errors.As(err, &se) &&

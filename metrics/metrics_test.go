@@ -99,7 +99,7 @@ func TestCollect(t *testing.T) {
 	for i := range 3 {
 		require.NoError(t, b.Publish(ctx, "lobby", sse.Event{Data: i}))
 	}
-	first := live.Events(t, 3)[0].LastEventID
+	first := live.Events(t, 3)[0].ID
 	ssetest.Wait(t, "3 events delivered", func() bool { return b.Stats().Delivered == 3 })
 
 	// One client is idle, the other 3 events behind.

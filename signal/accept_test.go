@@ -51,7 +51,8 @@ func TestStreamAccept(t *testing.T) {
 	}
 	for _, url := range []string{base + "/", sw.url()} {
 		for _, accept := range served {
-			s := ssetest.Open(t, nil, url, http.Header{"Accept": {accept}})
+			// Raw: an EventSource sends only Accept: text/event-stream.
+			s := ssetest.OpenRaw(t, nil, url, http.Header{"Accept": {accept}})
 			require.Equal(t, http.StatusOK, s.Resp.StatusCode, "%s with Accept %q", url, accept)
 			assert.Equal(t, signal.EventConnect, s.Event(t).Type)
 			s.Close()

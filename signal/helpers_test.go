@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/roomcast/sse/internal/sseread"
+	"github.com/roomcast/sse/eventsource"
 	"github.com/roomcast/sse/internal/ssetest"
 	"github.com/roomcast/sse/signal"
 	"github.com/stretchr/testify/assert"
@@ -132,15 +132,9 @@ func errorMessage(t *testing.T, body string) string {
 
 // ended waits for the stream to end and returns the events it carried
 // before the end.
-func ended(t *testing.T, s *ssetest.Stream) []sseread.Item {
+func ended(t *testing.T, s *ssetest.Stream) []eventsource.Event {
 	t.Helper()
-	var evs []sseread.Item
-	for _, it := range s.Ended(t) {
-		if it.Kind == sseread.KindEvent {
-			evs = append(evs, it)
-		}
-	}
-	return evs
+	return s.Ended(t)
 }
 
 // within fails the test if ch does not deliver before the helpers'

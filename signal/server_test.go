@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/roomcast/sse/internal/sseread"
 	"github.com/roomcast/sse/internal/ssetest"
 	"github.com/roomcast/sse/signal"
 	"github.com/stretchr/testify/assert"
@@ -58,11 +57,7 @@ func TestHeartbeat(t *testing.T) {
 	t.Parallel()
 	_, base := newServer(t, signal.Config{HeartbeatInterval: 20 * time.Millisecond})
 	sw := newSwarm(t, base, 0)
-	for {
-		if it := sw.init.Item(t); it.Kind == sseread.KindComment {
-			break
-		}
-	}
+	sw.init.Comment(t)
 }
 
 func TestShutdown(t *testing.T) {

@@ -90,7 +90,7 @@ func TestThreeNodes(t *testing.T) {
 		for n := range total {
 			ev := s.Event(t)
 			require.Equal(t, strconv.Itoa(n), ev.Data, "node %d: in publish order, once", i)
-			require.NotEmpty(t, ev.LastEventID)
+			require.NotEmpty(t, ev.ID)
 		}
 		assert.Equal(t, "everyone", s.Event(t).Data)
 	}
@@ -123,10 +123,10 @@ func TestReplayMissWhenTrimmed(t *testing.T) {
 	}
 	evs := s.Events(t, 10)
 
-	kept := ssetest.Open(t, nil, nodes[1].ts.URL+"/events/r", http.Header{"Last-Event-ID": {evs[7].LastEventID}})
+	kept := ssetest.Open(t, nil, nodes[1].ts.URL+"/events/r", http.Header{"Last-Event-ID": {evs[7].ID}})
 	assert.Equal(t, []string{"8", "9"}, []string{kept.Event(t).Data, kept.Event(t).Data})
 
-	for _, id := range []string{evs[2].LastEventID, "1-0", "garbage"} {
+	for _, id := range []string{evs[2].ID, "1-0", "garbage"} {
 		miss := ssetest.Open(t, nil, nodes[1].ts.URL+"/events/r", http.Header{"Last-Event-ID": {id}})
 		assert.Equal(t, sse.ResyncEvent, miss.Event(t).Type, "id %q", id)
 	}
@@ -205,7 +205,7 @@ func TestNodeKilled(t *testing.T) {
 	for i := 5; i < 10; i++ {
 		require.NoError(t, nodes[1].b.Publish(ctx, "r", sse.Event{Data: strconv.Itoa(i)}))
 	}
-	again := ssetest.Open(t, nil, nodes[1].ts.URL+"/events/r", http.Header{"Last-Event-ID": {evs[4].LastEventID}})
+	again := ssetest.Open(t, nil, nodes[1].ts.URL+"/events/r", http.Header{"Last-Event-ID": {evs[4].ID}})
 	for i := 5; i < 10; i++ {
 		assert.Equal(t, strconv.Itoa(i), again.Event(t).Data)
 	}

@@ -34,7 +34,7 @@ func TestRedTeamNoWriteDeadlineBreaksReplay(t *testing.T) {
 	n := startTrustNode(t, srv.Addr, "n", sse.Config{History: sse.History{Size: 100}, Limits: sse.Limits{WriteTimeout: -1}}, 10*time.Millisecond)
 	s := ssetest.Open(t, nil, n.url+"/?rooms=r", nil)
 	require.NoError(t, n.b.Publish(ctx, "r", sse.Event{Data: "seen"}))
-	last := s.Event(t).LastEventID
+	last := s.Event(t).ID
 	s.Close()
 	require.NoError(t, n.b.Publish(ctx, "r", sse.Event{Data: "missed"}))
 	again := ssetest.Open(t, nil, n.url+"/?rooms=r", http.Header{"Last-Event-ID": {last}})
@@ -56,7 +56,7 @@ func TestRedTeamTimestampCallerIDReplayedAsPosition(t *testing.T) {
 	stamp := strconv.FormatInt(time.Now().UnixMicro(), 10)
 	require.NoError(t, n.b.Publish(ctx, "r", sse.Event{ID: stamp, Data: "stamped"}))
 	ev := s.Event(t)
-	require.Equal(t, stamp, ev.LastEventID)
+	require.Equal(t, stamp, ev.ID)
 	s.Close()
 	require.NoError(t, n.b.Publish(ctx, "r", sse.Event{Data: "next"}))
 	again := ssetest.Open(t, nil, n.url+"/?rooms=r", http.Header{"Last-Event-ID": {stamp}})
@@ -81,14 +81,14 @@ func TestRedTeamPositionAfterRedisRestartIsRefused(t *testing.T) {
 	srv.Restart()
 	gap := s.Event(t)
 	require.Equal(t, sse.ResyncEvent, gap.Type, "Redis lost its data: a resync")
-	require.NotEmpty(t, gap.LastEventID)
+	require.NotEmpty(t, gap.ID)
 	admin := goredis.NewClient(&goredis.Options{Addr: srv.Addr})
 	defer admin.Close()
 	since, err := admin.Get(ctx, "trust:"+t.Name()+":since").Uint64()
 	require.NoError(t, err)
-	require.Equal(t, strconv.FormatUint(since-1, 10), gap.LastEventID, "the resync's position is the one before the new dataset's first")
+	require.Equal(t, strconv.FormatUint(since-1, 10), gap.ID, "the resync's position is the one before the new dataset's first")
 	opening := openingPosition(t, n.url+"/?rooms=r")
-	assert.Equal(t, gap.LastEventID, opening, "a stream opened now starts where the resync put the others")
+	assert.Equal(t, gap.ID, opening, "a stream opened now starts where the resync put the others")
 
 	// Publish once Redis answers again (the pool may hold dead
 	// connections at first).
@@ -102,7 +102,7 @@ func TestRedTeamPositionAfterRedisRestartIsRefused(t *testing.T) {
 	require.Equal(t, "after", s.Event(t).Data)
 	s.Close()
 
-	for name, id := range map[string]string{"from the resync": gap.LastEventID, "from the opening block": opening} {
+	for name, id := range map[string]string{"from the resync": gap.ID, "from the opening block": opening} {
 		again := ssetest.Open(t, nil, n.url+"/?rooms=r", http.Header{"Last-Event-ID": {id}})
 		ev := again.Event(t)
 		assert.Equal(t, "after", ev.Data, "resuming %s (id %s), a position this node handed out, got %q", name, id, ev.Type)
@@ -254,7 +254,7 @@ func TestRedTeamReplayPipelineIsNotAtomic(t *testing.T) {
 			require.NoError(t, err)
 			require.Equal(t, next[room], i, "resume %d: room %s's event %d is missing (or duplicated)", try, room, next[room])
 			next[room]++
-			from = ev.LastEventID
+			from = ev.ID
 		}
 		s.Close()
 	}

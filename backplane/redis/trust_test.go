@@ -89,7 +89,7 @@ func TestQuietRoomExpires(t *testing.T) {
 	n := startTrustNode(t, srv.Addr, "n", sse.Config{History: sse.History{Size: 100, MaxAge: maxAge}}, 10*time.Millisecond)
 	s := ssetest.Open(t, nil, n.url+"/?rooms=quiet,busy", nil)
 	require.NoError(t, n.b.Publish(ctx, "busy", sse.Event{Data: "seen"}))
-	last := s.Event(t).LastEventID
+	last := s.Event(t).ID
 	s.Close()
 	require.NoError(t, n.b.Publish(ctx, "quiet", sse.Event{Data: "missed"}))
 	// The busy room goes on; the quiet one expires, trim record and all.
@@ -103,7 +103,7 @@ func TestQuietRoomExpires(t *testing.T) {
 	again := ssetest.Open(t, nil, n.url+"/?rooms=quiet,busy", http.Header{"Last-Event-ID": {last}})
 	ev := again.Event(t)
 	assert.Equal(t, sse.ResyncEvent, ev.Type, "the quiet room's missed event is gone: resync, not a silent gap")
-	require.NotEmpty(t, ev.LastEventID, "the resync carries the client's new position")
+	require.NotEmpty(t, ev.ID, "the resync carries the client's new position")
 }
 
 // TestSubscriptionCutWhileTrimmed cuts a node's subscription while 200
@@ -134,14 +134,14 @@ func TestSubscriptionCutWhileTrimmed(t *testing.T) {
 	}
 	ev := s.Event(t)
 	require.Equal(t, sse.ResyncEvent, ev.Type, "events were trimmed while the node was cut off: resync, not a silent gap")
-	pos, err := strconv.ParseUint(ev.LastEventID, 10, 64)
+	pos, err := strconv.ParseUint(ev.ID, 10, 64)
 	require.NoError(t, err, "the resync carries a position")
 	// From the resync on: the kept tail, in order, then live.
 	publish(210)
 	next := -1
 	for next != 210 {
 		ev := s.Event(t)
-		id, err := strconv.ParseUint(ev.LastEventID, 10, 64)
+		id, err := strconv.ParseUint(ev.ID, 10, 64)
 		require.NoError(t, err)
 		require.Greater(t, id, pos)
 		pos = id

@@ -67,7 +67,9 @@ func serveUntilCleanup(t *testing.T, serve func(ctx context.Context, stdout io.W
 
 func TestChat(t *testing.T) {
 	url := startChat(t)
-	s := ssetest.Open(t, nil, url+"/events/lobby", http.Header{"Accept": {"*/*"}})
+	// Raw, with curl's Accept: */*, which LenientAccept lets in (an
+	// EventSource always sends text/event-stream).
+	s := ssetest.OpenRaw(t, nil, url+"/events/lobby", http.Header{"Accept": {"*/*"}})
 	require.Equal(t, http.StatusOK, s.Resp.StatusCode)
 
 	resp, err := http.Post(url+"/rooms/lobby", "text/plain", bytes.NewBufferString("hello\nworld"))
@@ -201,7 +203,7 @@ func TestBadCertificate(t *testing.T) {
 // stream goes on.
 func TestSlowHeaders(t *testing.T) {
 	url := startChat(t, "-read-header-timeout", "200ms")
-	s := ssetest.Open(t, nil, url+"/events/lobby", http.Header{"Accept": {"*/*"}})
+	s := ssetest.Open(t, nil, url+"/events/lobby", nil)
 	require.Equal(t, http.StatusOK, s.Resp.StatusCode)
 
 	conn, err := net.Dial("tcp", strings.TrimPrefix(url, "http://"))

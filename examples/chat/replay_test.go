@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/roomcast/sse/internal/sseread"
+	"github.com/roomcast/sse/eventsource"
 	"github.com/roomcast/sse/internal/ssetest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -17,14 +17,13 @@ import (
 // in the history when the clock was published to the rooms).
 func TestReconnectReplaysMessagesNotClock(t *testing.T) {
 	url := startChat(t)
-	lenient := http.Header{"Accept": {"*/*"}}
-	a := ssetest.Open(t, nil, url+"/events/lobby", lenient)
+	a := ssetest.Open(t, nil, url+"/events/lobby", nil)
 	require.Equal(t, http.StatusOK, a.Resp.StatusCode)
 
 	postMessage(t, url, "first")
 	first := nextMessage(t, a)
 	require.Equal(t, "first", first.Data)
-	require.NotEmpty(t, first.LastEventID)
+	require.NotEmpty(t, first.ID)
 	// A tick after "first" (a client's events come in the order they
 	// were sent): the absence below has a tick in it.
 	for ev := a.Event(t); ev.Type != "time"; ev = a.Event(t) {
@@ -34,12 +33,12 @@ func TestReconnectReplaysMessagesNotClock(t *testing.T) {
 	require.Equal(t, "second", second.Data)
 	a.Close()
 
-	b := ssetest.Open(t, nil, url+"/events/lobby", http.Header{"Accept": lenient["Accept"], "Last-Event-ID": {first.LastEventID}})
+	b := ssetest.Open(t, nil, url+"/events/lobby", http.Header{"Last-Event-ID": {first.ID}})
 	require.Equal(t, http.StatusOK, b.Resp.StatusCode)
 	ev := b.Event(t)
 	assert.Equal(t, "message", ev.Type, "the first event replayed is the missed message, not the clock (data %q)", ev.Data)
 	assert.Equal(t, "second", ev.Data)
-	assert.Equal(t, second.LastEventID, ev.LastEventID)
+	assert.Equal(t, second.ID, ev.ID)
 }
 
 func postMessage(t *testing.T, url, msg string) {
@@ -51,7 +50,7 @@ func postMessage(t *testing.T, url, msg string) {
 }
 
 // nextMessage skips clock ticks and returns the next chat message.
-func nextMessage(t *testing.T, s *ssetest.Stream) sseread.Item {
+func nextMessage(t *testing.T, s *ssetest.Stream) eventsource.Event {
 	t.Helper()
 	for {
 		if ev := s.Event(t); ev.Type == "message" {

@@ -1,10 +1,12 @@
-// Package ssetest holds test helpers: an event-stream client over real
-// HTTP that reads with the strict [sseread] parser, and waits bounded by
-// deadlines rather than sleeps.
+// Package ssetest holds test helpers: event-stream clients over real
+// HTTP, [Open] through the project's own [eventsource] client and
+// [OpenRaw] with the strict [sseread] parser for the tests of the wire
+// itself, and waits bounded by deadlines rather than sleeps.
 package ssetest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -14,14 +16,219 @@ import (
 	"testing"
 	"time"
 
+	"github.com/roomcast/sse/eventsource"
 	"github.com/roomcast/sse/internal/sseread"
 )
 
 // Timeout bounds every wait in these helpers.
 const Timeout = 10 * time.Second
 
-// Stream is an open event stream read on its own goroutine.
+// Stream is an open event stream read as a client reads it: through the
+// project's own [eventsource.EventSource], with NoReconnect so that a
+// test sees the stream end. A goroutine of its own buffers up to 4096
+// events, so the server does not wait for the test to read. An event's
+// ID is the stream's last event ID, as a browser's is: on a stream
+// opened with a Last-Event-ID, events without an id of their own carry
+// that one until the server sends another.
 type Stream struct {
+	// Resp is the answer to the request, as [eventsource.Options.OnResponse]
+	// gave it: its status, protocol and headers. Its body belongs to the
+	// EventSource.
+	Resp *http.Response
+
+	es       *eventsource.EventSource
+	events   chan eventsource.Event
+	comments chan string
+	stop     chan struct{}
+	stopOnce sync.Once
+	done     chan struct{}
+	err      error // why Next failed, set before events is closed
+
+	mu      sync.Mutex
+	skipped []error // events too large for MaxEventSize
+}
+
+// maxEvent is the EventSource's MaxEventSize here: the tests' events
+// are at most a few MiB, as the raw reader's 16 MiB lines allow.
+const maxEvent = 16 << 20
+
+// Open opens an [eventsource.EventSource] at url with NoReconnect, client
+// (nil: http.DefaultClient) and header (a Last-Event-ID in it becomes
+// Options.LastEventID), and returns once the server has answered; it
+// fails the test if there is no answer (a transport error). The stream is
+// closed at the test's end. On a non-200 answer (or another
+// Content-Type) the EventSource ends at once, and [Stream.Err] says
+// why. An EventSource
+// always sends Accept: text/event-stream; a test that needs another
+// Accept uses [OpenRaw].
+func Open(t testing.TB, client *http.Client, url string, header http.Header) *Stream {
+	t.Helper()
+	if _, ok := header["Accept"]; ok {
+		t.Fatalf("ssetest.Open: an EventSource always sends Accept: text/event-stream; use OpenRaw to send Accept %q", header["Accept"])
+	}
+	header = header.Clone()
+	lastID := header.Get("Last-Event-ID")
+	header.Del("Last-Event-ID")
+	answered := make(chan *http.Response, 1)
+	s := &Stream{
+		events:   make(chan eventsource.Event, 4096),
+		comments: make(chan string, 1024),
+		stop:     make(chan struct{}),
+		done:     make(chan struct{}),
+	}
+	es, err := eventsource.New(url, eventsource.Options{
+		Client:       client,
+		Header:       header,
+		LastEventID:  lastID,
+		MaxEventSize: maxEvent,
+		NoReconnect:  true,
+		OnResponse:   func(resp *http.Response) { answered <- resp },
+		OnComment: func(c string) {
+			select {
+			case s.comments <- c:
+			default: // nobody waits for comments: drop them
+			}
+		},
+		OnError: func(err error) {
+			var tl *eventsource.EventTooLargeError
+			if errors.As(err, &tl) {
+				s.mu.Lock()
+				s.skipped = append(s.skipped, err)
+				s.mu.Unlock()
+			}
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.es = es
+	go s.read()
+	t.Cleanup(s.Close)
+	select {
+	case s.Resp = <-answered:
+	case <-s.done:
+		// The answer comes before the end, if there was one.
+		select {
+		case s.Resp = <-answered:
+		default:
+			t.Fatalf("GET %s: %v", url, s.err)
+		}
+	case <-time.After(Timeout):
+		t.Fatalf("GET %s: no answer within %v", url, Timeout)
+	}
+	return s
+}
+
+func (s *Stream) read() {
+	defer close(s.done)
+	defer close(s.events)
+	for {
+		ev, err := s.es.Next(context.Background())
+		if err != nil {
+			s.err = err
+			return
+		}
+		select {
+		case s.events <- ev:
+		case <-s.stop:
+			s.err = eventsource.ErrClosed
+			return
+		}
+	}
+}
+
+// Close closes the EventSource and waits for its reader to stop.
+func (s *Stream) Close() {
+	s.stopOnce.Do(func() { close(s.stop) })
+	_ = s.es.Close()
+	<-s.done
+}
+
+// skippedNote says which events the EventSource skipped as too large,
+// for the messages of a test that waited for them in vain.
+func (s *Stream) skippedNote() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.skipped) == 0 {
+		return ""
+	}
+	return fmt.Sprintf(" (skipped: %v)", s.skipped)
+}
+
+// Event returns the next event, failing the test after Timeout or at the
+// end of the stream.
+func (s *Stream) Event(t testing.TB) eventsource.Event {
+	t.Helper()
+	select {
+	case ev, ok := <-s.events:
+		if !ok {
+			t.Fatalf("stream ended: %v%s", s.err, s.skippedNote())
+		}
+		return ev
+	case <-time.After(Timeout):
+		t.Fatalf("no event within %v%s", Timeout, s.skippedNote())
+	}
+	return eventsource.Event{}
+}
+
+// Events returns the next n events.
+func (s *Stream) Events(t testing.TB, n int) []eventsource.Event {
+	t.Helper()
+	out := make([]eventsource.Event, 0, n)
+	for range n {
+		out = append(out, s.Event(t))
+	}
+	return out
+}
+
+// Comment returns the text of the next comment line (after its colon),
+// failing the test after Timeout. Comments that came while nobody waited
+// may have been dropped, past the first thousand.
+func (s *Stream) Comment(t testing.TB) string {
+	t.Helper()
+	select {
+	case c := <-s.comments:
+		return c
+	case <-time.After(Timeout):
+		t.Fatalf("no comment within %v", Timeout)
+	}
+	return ""
+}
+
+// Ended waits for the stream to end and returns the events read before
+// the end, failing the test after Timeout.
+func (s *Stream) Ended(t testing.TB) []eventsource.Event {
+	t.Helper()
+	var rest []eventsource.Event
+	deadline := time.After(Timeout)
+	for {
+		select {
+		case ev, ok := <-s.events:
+			if !ok {
+				return rest
+			}
+			rest = append(rest, ev)
+		case <-deadline:
+			t.Fatalf("stream did not end within %v", Timeout)
+		}
+	}
+}
+
+// Err returns the error that ended the stream (nil when the server ended
+// it: [eventsource.ErrStreamEnded]), valid once the stream has ended.
+func (s *Stream) Err() error {
+	<-s.done
+	if errors.Is(s.err, eventsource.ErrStreamEnded) {
+		return nil
+	}
+	return s.err
+}
+
+// RawStream is an open event stream read on its own goroutine with the
+// strict [sseread] parser, item by item: comments and retry fields too.
+// It is for the tests that check the wire itself, or send a request no
+// EventSource would (another Accept); the others read through [Open].
+type RawStream struct {
 	Resp   *http.Response
 	items  chan sseread.Item
 	done   chan struct{}
@@ -30,11 +237,11 @@ type Stream struct {
 	err    error
 }
 
-// Open sends a GET with Accept: text/event-stream (plus header) to url and
-// returns the stream; it fails the test on a transport error. The stream
-// is closed at the test's end. A non-200 response is returned with no
-// reader running.
-func Open(t testing.TB, client *http.Client, url string, header http.Header) *Stream {
+// OpenRaw sends a GET with Accept: text/event-stream (plus header, which
+// may replace it) to url and returns the stream; it fails the test on a
+// transport error. The stream is closed at the test's end. A non-200
+// response is returned with no reader running.
+func OpenRaw(t testing.TB, client *http.Client, url string, header http.Header) *RawStream {
 	t.Helper()
 	if client == nil {
 		client = http.DefaultClient
@@ -54,7 +261,7 @@ func Open(t testing.TB, client *http.Client, url string, header http.Header) *St
 		cancel()
 		t.Fatalf("GET %s: %v", url, err)
 	}
-	s := &Stream{Resp: resp, items: make(chan sseread.Item, 4096), done: make(chan struct{}), ctx: ctx, cancel: cancel}
+	s := &RawStream{Resp: resp, items: make(chan sseread.Item, 4096), done: make(chan struct{}), ctx: ctx, cancel: cancel}
 	t.Cleanup(s.Close)
 	if resp.StatusCode != http.StatusOK {
 		close(s.items)
@@ -65,7 +272,7 @@ func Open(t testing.TB, client *http.Client, url string, header http.Header) *St
 	return s
 }
 
-func (s *Stream) read() {
+func (s *RawStream) read() {
 	defer close(s.done)
 	defer close(s.items)
 	r := sseread.NewReader(s.Resp.Body, 0)
@@ -85,7 +292,7 @@ func (s *Stream) read() {
 }
 
 // Close cancels the request and waits for the reader to stop.
-func (s *Stream) Close() {
+func (s *RawStream) Close() {
 	s.cancel()
 	<-s.done
 	_ = s.Resp.Body.Close()
@@ -93,7 +300,7 @@ func (s *Stream) Close() {
 
 // Item returns the next item of any kind, failing the test after Timeout
 // or at the end of the stream.
-func (s *Stream) Item(t testing.TB) sseread.Item {
+func (s *RawStream) Item(t testing.TB) sseread.Item {
 	t.Helper()
 	select {
 	case it, ok := <-s.items:
@@ -109,7 +316,7 @@ func (s *Stream) Item(t testing.TB) sseread.Item {
 
 // Event returns the next dispatched event, skipping comments and retry
 // fields.
-func (s *Stream) Event(t testing.TB) sseread.Item {
+func (s *RawStream) Event(t testing.TB) sseread.Item {
 	t.Helper()
 	for {
 		if it := s.Item(t); it.Kind == sseread.KindEvent {
@@ -119,7 +326,7 @@ func (s *Stream) Event(t testing.TB) sseread.Item {
 }
 
 // Events returns the next n events.
-func (s *Stream) Events(t testing.TB, n int) []sseread.Item {
+func (s *RawStream) Events(t testing.TB, n int) []sseread.Item {
 	t.Helper()
 	out := make([]sseread.Item, 0, n)
 	for range n {
@@ -130,7 +337,7 @@ func (s *Stream) Events(t testing.TB, n int) []sseread.Item {
 
 // Ended waits for the stream to end and returns everything read before
 // the end, failing the test after Timeout.
-func (s *Stream) Ended(t testing.TB) []sseread.Item {
+func (s *RawStream) Ended(t testing.TB) []sseread.Item {
 	t.Helper()
 	var rest []sseread.Item
 	deadline := time.After(Timeout)
@@ -149,7 +356,7 @@ func (s *Stream) Ended(t testing.TB) []sseread.Item {
 
 // Err returns the error that ended the reader (io.EOF at a clean end),
 // valid once the stream has ended.
-func (s *Stream) Err() error {
+func (s *RawStream) Err() error {
 	<-s.done
 	if s.err == io.EOF {
 		return nil
@@ -202,7 +409,7 @@ func CheckResume(t testing.TB, total, before int, firstURL, secondURL string, pu
 		if err != nil {
 			t.Fatalf("event data %q: %v", ev.Data, err)
 		}
-		got, last = append(got, n), ev.LastEventID
+		got, last = append(got, n), ev.ID
 	}
 	for range before {
 		read(first)
@@ -268,9 +475,9 @@ func CheckOrder(t testing.TB, urls []string, publishers, n, cutEvery int, publis
 			}
 		}
 		ev := s.Event(t)
-		id, err := strconv.ParseUint(ev.LastEventID, 10, 64)
+		id, err := strconv.ParseUint(ev.ID, 10, 64)
 		if err != nil {
-			t.Fatalf("event %q has id %q, not a position", ev.Data, ev.LastEventID)
+			t.Fatalf("event %q has id %q, not a position", ev.Data, ev.ID)
 		}
 		if id <= last {
 			t.Fatalf("event %q has id %d after %d: ids must only increase on a stream", ev.Data, id, last)
