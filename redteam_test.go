@@ -133,7 +133,6 @@ type pub struct {
 	ev   sse.Event
 }
 
-
 // TestRedTeamSpuriousResyncAfterUnrelatedRoomFreed: with MaxAge, a
 // client alone in a quiet room (nothing was ever published to it) drops
 // and comes back. Meanwhile an unrelated room's history aged out and
