@@ -1,7 +1,7 @@
 // Package sse is a Server-Sent Events pub/sub broker for net/http.
 //
 // A [Broker] holds the connected clients and the rooms they are in. It is
-// an [net/http.Handler] that takes the room from the request
+// a [net/http.Handler] that takes the room from the request
 // (r.PathValue("room") unless [Config.Room] says otherwise), and any
 // handler can add a client itself:
 //
@@ -44,15 +44,21 @@
 //
 // # Replay
 //
-// With [Config.History] on, each room keeps its recent events and gives
-// those without an ID the next number of a sequence that increases across
-// the broker. A client that reconnects with a Last-Event-ID header (or a
-// lastEventId query parameter, for polyfills) is sent exactly the events
-// of its rooms that it missed, in order, before any live event, with no
-// duplicate and no gap. If that id is unknown or already evicted, the
-// client is sent a [ResyncEvent] and [Config.OnReplayMiss] is called, so
-// the application can send a fresh state. Events sent with
-// [Broker.Send] or [Broker.Broadcast] are not kept.
+// With [Config.History] on, each room keeps its recent events. Every kept
+// event (of a room, or [Broker.PublishAll]) takes its position in one
+// order of the broker's, under the lock that also queues it for every
+// recipient, so positions are the order in which each client receives
+// them across all its rooms; an event without an ID gets its position, in
+// decimal, as its id. A new client's stream opens with its position. A
+// client that reconnects with a Last-Event-ID header (or a lastEventId
+// query parameter, for polyfills) is sent exactly the kept events of its
+// rooms after that position, in order, before any live event, with no
+// duplicate and no gap. If the broker cannot tell exactly what it missed
+// (an unknown or ambiguous id, events evicted since), the first thing the
+// client gets is a [ResyncEvent] carrying its new position, and
+// [Config.OnReplayMiss] is called, so the application can send a fresh
+// state. Events sent with [Broker.Send] or [Broker.Broadcast] are not
+// kept. With a [Backplane] all of this holds across nodes.
 //
 // # Shutdown
 //
