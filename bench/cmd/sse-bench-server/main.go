@@ -58,8 +58,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	bs := benchserver.New(im)
 	srv := &http.Server{
-		Handler:           benchserver.New(im),
+		Handler:           bs,
 		ReadHeaderTimeout: 10 * time.Second,
 		// No WriteTimeout: streams are long-lived.
 	}
@@ -73,7 +74,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	err = im.Shutdown(sctx)
+	if res := bs.Shutdown(sctx); res.Err != "" {
+		err = errors.New(res.Err)
+	}
 	// Streams do not end on their own: Close rather than Shutdown.
 	err = errors.Join(err, srv.Close())
 	if serr := <-errc; !errors.Is(serr, http.ErrServerClosed) {

@@ -42,7 +42,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	cfg := benchrun.Config{Log: stdout}
 	impls := fs.String("impls", defaultImpls, "implementations, comma-separated (also: floor-chan)")
-	scenarios := fs.String("scenarios", "fanout,rooms,latency,idle", "scenarios, comma-separated")
+	scenarios := fs.String("scenarios", "fanout,rooms,latency,idle", "scenarios, comma-separated (also: conns)")
 	subs := fs.String("subs", "100,1000,10000", "fan-out subscriber counts")
 	fs.DurationVar(&cfg.Duration, "d", 5*time.Second, "throughput phase")
 	fs.IntVar(&cfg.Window, "window", 64, "throughput: rounds the publisher may lead the slowest subscriber by")
@@ -50,6 +50,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.Float64Var(&cfg.LatencyRate, "latency-rate", 200, "latency: events per second")
 	fs.DurationVar(&cfg.LatencyDuration, "latency-d", 10*time.Second, "latency phase")
 	fs.IntVar(&cfg.IdleConns, "idle-conns", 10000, "idle: connections")
+	connCounts := fs.String("conns", "1000,5000,10000,19000", "conns: connection counts")
 	fs.IntVar(&cfg.RoomsConns, "rooms-subs", 10000, "rooms: subscribers")
 	fs.IntVar(&cfg.Rooms, "rooms", 1000, "rooms: rooms")
 	fs.IntVar(&cfg.Repeat, "repeat", 1, "runs of each scenario and implementation (the median is reported)")
@@ -77,6 +78,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			return fmt.Errorf("bad -subs entry %q", s)
 		}
 		cfg.Subs = append(cfg.Subs, n)
+	}
+	for _, s := range split(*connCounts) {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 {
+			return fmt.Errorf("bad -conns entry %q", s)
+		}
+		cfg.ConnCounts = append(cfg.ConnCounts, n)
 	}
 	if len(cfg.Impls) == 0 || len(cfg.Scenarios) == 0 || cfg.Repeat < 1 {
 		return errors.New("need at least one implementation, one scenario and one repeat")

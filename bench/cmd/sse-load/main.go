@@ -59,7 +59,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&cfg.DialConcurrency, "dial-concurrency", 64, "connections dialled at once")
 	fs.DurationVar(&cfg.ConnectTimeout, "connect-timeout", 0, "per dial, and for all streams to be ready (default 30s)")
 	fs.IntVar(&cfg.BufSize, "buf", 4096, "read buffer per stream, bytes")
-	fs.StringVar(&cfg.Mode, "mode", load.Observe, "observe, throughput, latency or idle (all but observe need -control)")
+	fs.StringVar(&cfg.Mode, "mode", load.Observe, "observe, throughput, latency, idle or conns (all but observe need -control)")
 	fs.StringVar(&cfg.Control, "control", "", "base URL of an sse-bench-server to drive")
 	fs.DurationVar(&cfg.Duration, "d", 0, "measured phase (default 5s)")
 	fs.IntVar(&cfg.Window, "window", 64, "throughput: rounds allowed between publisher and slowest stream (negative: no bound)")

@@ -29,6 +29,7 @@ const (
 	Rooms   = "rooms"   // RoomsConns subscribers over Rooms rooms
 	Latency = "latency" // LatencyConns subscribers at LatencyRate
 	Idle    = "idle"    // IdleConns connections, memory only
+	Conns   = "conns"   // for each of ConnCounts: memory, connect rate, one round, Shutdown
 )
 
 // Config is one benchmark run.
@@ -45,6 +46,8 @@ type Config struct {
 	LatencyDuration time.Duration
 
 	IdleConns int
+
+	ConnCounts []int // Conns sizes
 
 	RoomsConns int
 	Rooms      int
@@ -86,6 +89,11 @@ func (cfg *Config) scenarios() ([]report.Scenario, error) {
 		case Idle:
 			out = append(out, report.Scenario{Name: "idle", Kind: report.Idle,
 				Label: count(cfg.IdleConns) + " connections", Conns: cfg.IdleConns, Rooms: 1})
+		case Conns:
+			for _, n := range cfg.ConnCounts {
+				out = append(out, report.Scenario{Name: fmt.Sprintf("conns-%d", n), Kind: report.Conns,
+					Label: count(n) + " conns", Conns: n, Rooms: 1})
+			}
 		default:
 			return nil, fmt.Errorf("benchrun: unknown scenario %q", kind)
 		}
@@ -268,6 +276,10 @@ func runOne(ctx context.Context, cfg *Config, bin, tmp string, sc report.Scenari
 		args = append(args, "-mode", load.Latency, "-d", cfg.LatencyDuration.String(), "-rate", strconv.FormatFloat(cfg.LatencyRate, 'g', -1, 64))
 	case report.Idle:
 		args = append(args, "-mode", load.Idle)
+	case report.Conns:
+		// Dialling tens of thousands of streams takes longer than the
+		// default 30 s on a small machine.
+		args = append(args, "-mode", load.Conns, "-connect-timeout", "120s")
 	}
 	if cfg.Sources != "" {
 		args = append(args, "-src", cfg.Sources)
@@ -412,8 +424,15 @@ func write(rep *report.Report, out string) error {
 	if err := os.WriteFile(filepath.Join(out, "results.json"), append(b, '\n'), 0o644); err != nil {
 		return err
 	}
-	if err := rep.WritePlot(filepath.Join(out, "bench.png")); err != nil {
-		return err
+	if rep.HasBars() {
+		if err := rep.WritePlot(filepath.Join(out, "bench.png")); err != nil {
+			return err
+		}
+	}
+	if len(rep.OfKind(report.Conns)) > 0 {
+		if err := rep.WriteConnsPlot(filepath.Join(out, report.ConnsPlot)); err != nil {
+			return err
+		}
 	}
 	return os.WriteFile(filepath.Join(out, "RESULTS.md"), []byte(rep.Markdown("bench.png")), 0o644)
 }

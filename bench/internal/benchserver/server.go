@@ -10,6 +10,8 @@
 //	     sequence number and the time Publish was called. Answers a
 //	     [wire.PublishResult] as JSON.
 //	GET  /ctl/stats[?gc=1]  the process's [procstat.Sample] as JSON
+//	POST /ctl/shutdown      calls the implementation's Shutdown (once; with
+//	     a 30 s bound) and answers a [wire.ShutdownResult] with its time
 //	GET  /debug/pprof/...   the standard profiles
 package benchserver
 
@@ -36,6 +38,9 @@ type Server struct {
 	mu   sync.Mutex // held for a whole publish request: one publisher at a time
 	seqs map[string]*uint64
 	sets map[string][]room // by prefix and count
+
+	shutOnce sync.Once
+	shut     wire.ShutdownResult
 }
 
 type room struct {
@@ -49,10 +54,29 @@ func New(im impl.Impl) *Server {
 	s.mux.Handle("GET /events/{room}", im)
 	s.mux.HandleFunc("POST /ctl/publish", s.publish)
 	s.mux.HandleFunc("GET /ctl/stats", stats)
+	s.mux.HandleFunc("POST /ctl/shutdown", func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 30*time.Second)
+		defer cancel()
+		writeJSON(w, s.Shutdown(ctx))
+	})
 	s.mux.HandleFunc("/debug/pprof/", pprof.Index)
 	s.mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 	s.mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 	return s
+}
+
+// Shutdown shuts the implementation down the first time it is called and
+// reports how long that took; later calls return the first one's result.
+func (s *Server) Shutdown(ctx context.Context) wire.ShutdownResult {
+	s.shutOnce.Do(func() {
+		start := time.Now()
+		err := s.impl.Shutdown(ctx)
+		s.shut.Elapsed = time.Since(start).Seconds()
+		if err != nil {
+			s.shut.Err = err.Error()
+		}
+	})
+	return s.shut
 }
 
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }

@@ -32,6 +32,10 @@ const (
 	// Idle connects, sends each stream one event, and measures the
 	// server's memory.
 	Idle = "idle"
+	// Conns is Idle, then one round to every stream (deliveries per
+	// second and latency of that round), then the server's Shutdown,
+	// timed: what a number of connections costs.
+	Conns = "conns"
 )
 
 // Config describes one run. Fields left zero take the defaults given.
@@ -160,7 +164,7 @@ func (c *Config) setDefaults() error {
 	}
 	switch c.Mode {
 	case Observe:
-	case Throughput, Latency, Idle:
+	case Throughput, Latency, Idle, Conns:
 		if c.Control == "" {
 			return fmt.Errorf("load: mode %s needs a control URL", c.Mode)
 		}

@@ -102,6 +102,10 @@ func (c *conn) read(bufSize int, phase *atomic.Uint64) {
 					c.ready.Store(true)
 				}
 			}
+			if c.dec.Ended() {
+				c.err = errServerClosed
+				return
+			}
 		}
 		if err != nil {
 			if !errors.Is(err, net.ErrClosed) && !errors.Is(err, io.EOF) {

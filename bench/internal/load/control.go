@@ -69,6 +69,17 @@ func (c *control) stats(ctx context.Context, gc bool) (procstat.Sample, error) {
 	return s, c.do(ctx, http.MethodGet, path, &s)
 }
 
+// shutdown asks the server to shut its implementation down, and
+// returns how long that took there.
+func (c *control) shutdown(ctx context.Context) (wire.ShutdownResult, error) {
+	var res wire.ShutdownResult
+	err := c.do(ctx, http.MethodPost, "/ctl/shutdown", &res)
+	if err == nil && res.Err != "" {
+		err = fmt.Errorf("load: server shutdown: %s", res.Err)
+	}
+	return res, err
+}
+
 // profile saves a CPU profile of the next seconds to path.
 func (c *control) profile(ctx context.Context, seconds int, path string) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base+"/debug/pprof/profile?seconds="+strconv.Itoa(seconds), nil)

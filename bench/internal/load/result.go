@@ -26,6 +26,17 @@ type Result struct {
 	Dropped  int            `json:"dropped"` // streams that ended before the run did
 	Errors   map[string]int `json:"errors,omitempty"`
 	ConnectS float64        `json:"connect_s"` // time to open and ready every stream
+	// OpenS is the time until every stream had its response head (Conns;
+	// zero where some had none before their first event).
+	OpenS float64 `json:"open_s,omitempty"`
+
+	// Conns mode: the server's Shutdown call, the time from asking for
+	// it until the last stream ended, and the streams still open ten
+	// seconds after it (an implementation whose Shutdown ends nothing).
+	ShutdownS                float64 `json:"shutdown_s,omitempty"`
+	StreamsEndedS            float64 `json:"streams_ended_s,omitempty"`
+	StreamsOpenAfterShutdown int     `json:"streams_open_after_shutdown,omitempty"`
+	DroppedBeforeShutdown    int     `json:"-"`
 
 	Rounds         int     `json:"rounds"`    // rounds published in the phase
 	Published      int     `json:"published"` // events published in the phase
@@ -72,6 +83,20 @@ type ServerResult struct {
 	// RSSPerConn and HeapStacksPerConn are bytes per ready stream (Idle).
 	RSSPerConn        float64 `json:"rss_per_conn,omitempty"`
 	HeapStacksPerConn float64 `json:"heap_stacks_per_conn,omitempty"`
+	GoroutinesPerConn float64 `json:"goroutines_per_conn,omitempty"`
+}
+
+// ConnectPerS is streams opened per second: over OpenS where every
+// stream had its head, else over ConnectS (which includes a round).
+func (r *Result) ConnectPerS() float64 {
+	d := r.OpenS
+	if d <= 0 {
+		d = r.ConnectS
+	}
+	if d <= 0 {
+		return 0
+	}
+	return float64(r.Open) / d
 }
 
 // WriteMarkdown writes r as a two-column Markdown table.
@@ -83,6 +108,10 @@ func (r *Result) WriteMarkdown(w io.Writer) error {
 	row("url", "`%s`", r.URL)
 	row("streams", "%d over %d rooms: %d open, %d ready, %d failed, %d dropped", r.Conns, r.Rooms, r.Open, r.Ready, r.Failed, r.Dropped)
 	row("connect", "%.2f s", r.ConnectS)
+	if r.Mode == Conns {
+		row("connect rate", "%.0f streams/s", r.ConnectPerS())
+		row("shutdown", "%.3f s in Shutdown, %.3f s until the last stream ended, %d still open after 10 s", r.ShutdownS, r.StreamsEndedS, r.StreamsOpenAfterShutdown)
+	}
 	if r.Mode != Idle {
 		row("published", "%d events in %d rounds", r.Published, r.Rounds)
 		row("deliveries", "%d in %.2f s: %.0f /s", r.Deliveries, r.DurationS, r.DeliveriesPerS)
@@ -97,8 +126,8 @@ func (r *Result) WriteMarkdown(w io.Writer) error {
 		if s.CPUPerMillion > 0 {
 			row("server CPU per million deliveries", "%.2f s, %.1f events per write", s.CPUPerMillion, s.EventsPerWrite)
 		}
-		if r.Mode == Idle {
-			row("server memory per stream", "%.0f B RSS, %.0f B heap+stacks", s.RSSPerConn, s.HeapStacksPerConn)
+		if r.Mode == Idle || r.Mode == Conns {
+			row("server memory per stream", "%.0f B RSS, %.0f B heap+stacks, %.2f goroutines", s.RSSPerConn, s.HeapStacksPerConn, s.GoroutinesPerConn)
 		}
 	}
 	keys := make([]string, 0, len(r.Errors))

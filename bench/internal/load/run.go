@@ -21,6 +21,9 @@ type runner struct {
 	ctl   *control // nil in Observe mode
 	conns []*conn
 	phase atomic.Uint64
+	// shutting is set before the server is asked to shut down (Conns):
+	// the streams' ends that follow are expected, not drops.
+	shutting atomic.Bool
 
 	readers sync.WaitGroup // one per open stream
 
@@ -55,7 +58,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 
 	var baseline procstat.Sample
 	var err error
-	if cfg.Mode == Idle {
+	if cfg.Mode == Idle || cfg.Mode == Conns {
 		if baseline, err = r.ctl.stats(ctx, true); err != nil {
 			return nil, err
 		}
@@ -67,6 +70,9 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	}
 	r.connect(ctx)
 	defer r.closeAll()
+	if cfg.Mode == Conns {
+		res.OpenS = r.waitOpen(ctx, start)
+	}
 
 	var m phaseResult
 	switch cfg.Mode {
@@ -84,6 +90,8 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		switch cfg.Mode {
 		case Idle:
 			m.server, err = r.idle(ctx, baseline)
+		case Conns:
+			m, err = r.connsPhase(ctx, baseline, next, res)
 		case Throughput:
 			res.Win, res.Batch = cfg.Window, cfg.Batch
 			m, err = r.measure(ctx, next, r.publishWindowed)
@@ -282,6 +290,7 @@ func (r *runner) idle(ctx context.Context, baseline procstat.Sample) (*ServerRes
 	if ready := r.count().ready; ready > 0 {
 		s.RSSPerConn = float64(after.RSS-baseline.RSS) / float64(ready)
 		s.HeapStacksPerConn = float64(after.HeapStacks()-baseline.HeapStacks()) / float64(ready)
+		s.GoroutinesPerConn = float64(after.Goroutines-baseline.Goroutines) / float64(ready)
 	}
 	return s, nil
 }
@@ -391,7 +400,7 @@ func (r *runner) collect(res *Result, m phaseResult) {
 		if ready {
 			res.Ready++
 		}
-		if c.err != nil && !errors.Is(c.err, net.ErrClosed) && c.nc != nil {
+		if c.err != nil && !errors.Is(c.err, net.ErrClosed) && c.nc != nil && !r.shutting.Load() {
 			res.Dropped++
 			errs[errKey(c.err)]++
 		}
@@ -410,6 +419,9 @@ func (r *runner) collect(res *Result, m phaseResult) {
 				res.Lost += m.final - from
 			}
 		}
+	}
+	if r.shutting.Load() {
+		res.Dropped = res.DroppedBeforeShutdown
 	}
 	if len(errs) > 0 {
 		res.Errors = errs
@@ -509,4 +521,68 @@ func SI(v float64) string {
 		return fmt.Sprintf("%.1fk", v/1e3)
 	}
 	return fmt.Sprintf("%.0f", v)
+}
+
+// waitOpen waits until every stream that did not fail has its response
+// head, or ConnectTimeout passes, and returns the seconds since start;
+// zero if some never opened (an implementation that sends no head before
+// the first event).
+func (r *runner) waitOpen(ctx context.Context, start time.Time) float64 {
+	deadline := start.Add(r.cfg.ConnectTimeout)
+	for ctx.Err() == nil && time.Now().Before(deadline) {
+		r.mu.Lock()
+		failed := r.failed
+		r.mu.Unlock()
+		if k := r.count(); k.open+failed >= r.cfg.Conns {
+			return time.Since(start).Seconds()
+		}
+		time.Sleep(time.Millisecond)
+	}
+	return 0
+}
+
+// connsPhase measures what the open streams cost the server (as idle does),
+// then one round to every stream, then the server's Shutdown: its own
+// time and the time until the last stream saw its end.
+func (r *runner) connsPhase(ctx context.Context, baseline procstat.Sample, next uint64, res *Result) (phaseResult, error) {
+	srv, err := r.idle(ctx, baseline)
+	if err != nil {
+		return phaseResult{}, err
+	}
+	m, err := r.measure(ctx, next, func(ctx context.Context, _ uint64) (int, error) {
+		pr, err := r.ctl.publish(ctx, 1, 0, time.Time{})
+		return pr.Rounds, err
+	})
+	m.server.RSSPerConn, m.server.HeapStacksPerConn = srv.RSSPerConn, srv.HeapStacksPerConn
+	m.server.GoroutinesPerConn = srv.GoroutinesPerConn
+	if err != nil {
+		return m, err
+	}
+	k := r.count()
+	r.mu.Lock()
+	res.DroppedBeforeShutdown = k.closed - r.failed
+	r.mu.Unlock()
+	r.shutting.Store(true)
+	began := time.Now()
+	sd, err := r.ctl.shutdown(ctx)
+	res.ShutdownS = sd.Elapsed
+	if err != nil {
+		return m, err
+	}
+	// Wait for the streams to see their end; an implementation whose
+	// Shutdown leaves streams open is given ten seconds.
+	deadline := began.Add(10 * time.Second)
+	for ctx.Err() == nil {
+		k := r.count()
+		if k.closed >= r.cfg.Conns {
+			res.StreamsEndedS = time.Since(began).Seconds()
+			break
+		}
+		if time.Now().After(deadline) {
+			res.StreamsOpenAfterShutdown = r.cfg.Conns - k.closed
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	return m, ctx.Err()
 }

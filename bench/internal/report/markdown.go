@@ -66,6 +66,9 @@ func (r *Report) Targets() []Target {
 			if run == nil || sc.Kind == Idle {
 				continue
 			}
+			if sc.Kind == Conns && run.Result.Lost == 0 && run.Result.Dropped == 0 {
+				continue
+			}
 			if res := run.Result; res.Lost > 0 || res.Dropped > 0 {
 				losers = append(losers, fmt.Sprintf("%s in %s: %d lost, %d dropped", im, sc.Label, res.Lost, res.Dropped))
 				if im == "roomcast" {
@@ -116,8 +119,11 @@ func (r *Report) Markdown(plot string) string {
 	}
 	fmt.Fprintf(&b, "Server and load generator are separate processes on loopback and share the machine's cores. "+
 		"Ratios are within this one run. A † marks a run during which other processes used more than %.1f cores.\n\n", NoisyCores)
-	if plot != "" {
+	if plot != "" && r.HasBars() {
 		fmt.Fprintf(&b, "![benchmark plot](%s)\n\n", plot)
+	}
+	if len(r.OfKind(Conns)) > 0 {
+		fmt.Fprintf(&b, "![memory per connection against connections](%s)\n\n", ConnsPlot)
 	}
 
 	b.WriteString("## Targets\n\n| target | measured | verdict |\n|---|---|---|\n")
@@ -136,13 +142,15 @@ func (r *Report) Markdown(plot string) string {
 	r.throughputTable(&b)
 	r.latencyTable(&b)
 	r.idleTable(&b)
+	r.connsTable(&b)
 	r.cpuTable(&b)
 	r.failures(&b)
 	r.profiles(&b)
 	return b.String()
 }
 
-func (r *Report) ofKind(kind string) []Scenario {
+// OfKind returns the scenarios of kind, in order.
+func (r *Report) OfKind(kind string) []Scenario {
 	var out []Scenario
 	for _, sc := range r.Scenarios {
 		if sc.Kind == kind {
@@ -172,7 +180,7 @@ func tableHead(b *strings.Builder, scs []Scenario, extra ...string) {
 }
 
 func (r *Report) throughputTable(b *strings.Builder) {
-	scs := r.ofKind(Throughput)
+	scs := r.OfKind(Throughput)
 	if len(scs) == 0 {
 		return
 	}
@@ -200,7 +208,7 @@ func (r *Report) throughputTable(b *strings.Builder) {
 }
 
 func (r *Report) latencyTable(b *strings.Builder) {
-	for _, sc := range r.ofKind(Latency) {
+	for _, sc := range r.OfKind(Latency) {
 		fmt.Fprintf(b, "## Latency: %s\n\nPublish to receive, in milliseconds, across all subscribers.\n\n"+
 			"| implementation | p50 | p99 | max | deliveries | lost |\n|---|---:|---:|---:|---:|---:|\n", sc.Label)
 		for _, im := range r.Impls {
@@ -217,7 +225,7 @@ func (r *Report) latencyTable(b *strings.Builder) {
 }
 
 func (r *Report) idleTable(b *strings.Builder) {
-	for _, sc := range r.ofKind(Idle) {
+	for _, sc := range r.OfKind(Idle) {
 		fmt.Fprintf(b, "## Idle memory per connection: %s\n\n"+
 			"Server growth from before the first connection to after the last one settled (each has had one event), "+
 			"both read after a forced GC, divided by the connections.\n\n"+
@@ -237,7 +245,7 @@ func (r *Report) idleTable(b *strings.Builder) {
 }
 
 func (r *Report) cpuTable(b *strings.Builder) {
-	scs := slices.Concat(r.ofKind(Throughput), r.ofKind(Latency))
+	scs := slices.Concat(r.OfKind(Throughput), r.OfKind(Latency))
 	if len(scs) == 0 {
 		return
 	}
@@ -295,4 +303,49 @@ func (r *Report) profiles(b *strings.Builder) {
 	for _, n := range names {
 		fmt.Fprintf(b, "### %s\n\n```\n%s\n```\n\n", n, strings.TrimSpace(r.Profiles[n]))
 	}
+}
+
+func (r *Report) connsTable(b *strings.Builder) {
+	scs := r.OfKind(Conns)
+	if len(scs) == 0 {
+		return
+	}
+	b.WriteString("## Connections\n\n" +
+		"For each number of connections, one room: server growth from before the first connection to 2 s after the last " +
+		"(each has had one event), read after a forced GC, per connection; the rate at which streams opened " +
+		"(dial to response head, DialConcurrency 64); one round, one event to every stream, from publish to the last " +
+		"delivery (deliveries/s and p99 publish-to-receive); the server's Shutdown call and the time until the last " +
+		"stream saw its end. `open` counts streams still open 10 s after Shutdown returned.\n\n" +
+		"| implementation | conns | heap + stacks | RSS | goroutines | connect/s | round deliveries/s | round p99 | Shutdown | last stream ended | open |\n" +
+		"|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+	for _, im := range r.Impls {
+		for _, sc := range scs {
+			run := r.Pick(sc.Name, im)
+			if run == nil || run.Result.Server == nil || run.Result.Ready == 0 {
+				fmt.Fprintf(b, "| %s | %s | — | — | — | — | — | — | — | — | — |\n", im, sc.Label)
+				continue
+			}
+			res, s := run.Result, run.Result.Server
+			fmt.Fprintf(b, "| %s | %s | %s | %s | %.2f | %s | %s%s | %.1f ms | %s | %s | %d |\n",
+				im, sc.Label, bytesLabel(s.HeapStacksPerConn), bytesLabel(s.RSSPerConn), s.GoroutinesPerConn,
+				load.SI(res.ConnectPerS()), load.SI(res.DeliveriesPerS), mark(run), res.Latency.P99,
+				seconds(res.ShutdownS), seconds(res.StreamsEndedS), res.StreamsOpenAfterShutdown)
+		}
+	}
+	b.WriteString("\n")
+}
+
+func seconds(s float64) string {
+	switch {
+	case s == 0:
+		return "—"
+	case s < 1:
+		return fmt.Sprintf("%.0f ms", s*1000)
+	}
+	return fmt.Sprintf("%.2f s", s)
+}
+
+// HasBars reports whether the report has a scenario for the bar charts.
+func (r *Report) HasBars() bool {
+	return len(r.OfKind(Throughput))+len(r.OfKind(Latency))+len(r.OfKind(Idle)) > 0
 }

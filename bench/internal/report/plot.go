@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/roomcast/sse/bench/internal/load"
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
@@ -59,17 +60,17 @@ func (r *Report) WritePlot(path string) error {
 	panels := []panel{
 		{
 			title: "Fan-out throughput (higher is better)", ylabel: "million deliveries / s",
-			scenarios: r.ofKind(Throughput),
+			scenarios: r.OfKind(Throughput),
 			value:     func(run *Run) (float64, bool) { return run.Result.DeliveriesPerS / 1e6, true },
 		},
 		{
 			title: "p99 latency (lower is better)", ylabel: "ms",
-			scenarios: r.ofKind(Latency),
+			scenarios: r.OfKind(Latency),
 			value:     func(run *Run) (float64, bool) { return run.Result.Latency.P99, true },
 		},
 		{
 			title: "Idle memory per connection (lower is better)", ylabel: "KiB heap + stacks",
-			scenarios: r.ofKind(Idle),
+			scenarios: r.OfKind(Idle),
 			value: func(run *Run) (float64, bool) {
 				if run.Result.Server == nil {
 					return 0, false
@@ -79,7 +80,7 @@ func (r *Report) WritePlot(path string) error {
 		},
 		{
 			title: "Server CPU per million deliveries (lower is better)", ylabel: "CPU s",
-			scenarios: r.ofKind(Throughput), limit: 15,
+			scenarios: r.OfKind(Throughput), limit: 15,
 			value: func(run *Run) (float64, bool) {
 				if run.Result.Server == nil {
 					return 0, false
@@ -173,4 +174,82 @@ func (r *Report) barChart(pn panel) (*plot.Plot, error) {
 	p.Y.Min, p.Y.Max = 0, top*1.35
 	p.X.Min, p.X.Max = -0.6, float64(len(labels))-0.4
 	return p, nil
+}
+
+// ConnsPlot is the file name of the memory-per-connection line chart,
+// beside the bar charts.
+const ConnsPlot = "conns.png"
+
+// WriteConnsPlot draws heap + stacks and RSS per connection against the
+// number of connections, one line per implementation, into a PNG at path.
+func (r *Report) WriteConnsPlot(path string) error {
+	scs := r.OfKind(Conns)
+	mk := func(title string, value func(*load.ServerResult) float64) (*plot.Plot, error) {
+		p := plot.New()
+		p.Title.Text = title
+		p.X.Label.Text = "connections"
+		p.Y.Label.Text = "KiB per connection"
+		p.Legend.Top = true
+		p.Legend.Left = true
+		p.Legend.TextStyle.Font.Size = vg.Points(8)
+		top := 0.0
+		for _, im := range r.Impls {
+			var pts plotter.XYs
+			for _, sc := range scs {
+				run := r.Pick(sc.Name, im)
+				if run == nil || run.Result.Server == nil || run.Result.Ready == 0 {
+					continue
+				}
+				v := value(run.Result.Server) / 1024
+				pts = append(pts, plotter.XY{X: float64(sc.Conns), Y: v})
+				top = max(top, v)
+			}
+			if len(pts) == 0 {
+				continue
+			}
+			line, points, err := plotter.NewLinePoints(pts)
+			if err != nil {
+				return nil, err
+			}
+			line.Color, points.Color = r.color(im), r.color(im)
+			line.Width = vg.Points(1.5)
+			p.Add(line, points)
+			p.Legend.Add(im, line, points)
+		}
+		p.Y.Min, p.Y.Max = 0, top*1.3
+		p.X.Min = 0
+		return p, nil
+	}
+	heap, err := mk("Go heap + stacks per connection (lower is better)", func(s *load.ServerResult) float64 { return s.HeapStacksPerConn })
+	if err != nil {
+		return err
+	}
+	rss, err := mk("RSS per connection (lower is better)", func(s *load.ServerResult) float64 { return s.RSSPerConn })
+	if err != nil {
+		return err
+	}
+	const w, h = 30 * vg.Centimeter, 11 * vg.Centimeter
+	img := vgimg.New(w, h)
+	dc := draw.New(img)
+	tiles := draw.Tiles{Rows: 1, Cols: 2, PadX: vg.Centimeter, PadTop: vg.Centimeter / 2,
+		PadBottom: vg.Centimeter, PadLeft: vg.Centimeter / 2, PadRight: vg.Centimeter / 2}
+	plots := [][]*plot.Plot{{heap, rss}}
+	canvases := plot.Align(plots, tiles, dc)
+	heap.Draw(canvases[0][0])
+	rss.Draw(canvases[0][1])
+	m := r.Machine
+	caption := plot.New().Title.TextStyle
+	caption.Font.Size = vg.Points(9)
+	caption.XAlign = draw.XCenter
+	dc.FillText(caption, vg.Point{X: w / 2, Y: vg.Centimeter / 3},
+		fmt.Sprintf("%s, %d cores, %s, %s, commit %s; server and load generator on the same machine", m.CPU, m.Cores, m.Go, m.Date, m.Commit))
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if _, err := (vgimg.PngCanvas{Canvas: img}).WriteTo(f); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }

@@ -17,6 +17,9 @@ const (
 	Throughput = "throughput"
 	Latency    = "latency"
 	Idle       = "idle"
+	// Conns is memory, connect rate, one fan-out round and Shutdown at
+	// a number of connections.
+	Conns = "conns"
 )
 
 // Scenario is one measured situation.
@@ -119,7 +122,7 @@ func Measure(kind string, run *Run) float64 {
 		return res.DeliveriesPerS
 	case Latency:
 		return res.Latency.P99
-	case Idle:
+	case Idle, Conns:
 		if res.Server == nil {
 			return 0
 		}

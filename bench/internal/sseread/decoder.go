@@ -90,6 +90,11 @@ const bomBytes = "\xEF\xBB\xBF"
 // Started reports whether the response head has been read.
 func (d *Decoder) Started() bool { return d.inBody }
 
+// Ended reports whether a chunked body's last chunk has been read: the
+// server ended the stream, though it may keep the connection open for
+// another request.
+func (d *Decoder) Ended() bool { return d.chunked && d.cstate == csTrailer }
+
 // Feed parses the next bytes read from the connection. It returns an
 // error for a malformed or non-200 response, after which the Decoder must
 // not be used again.

@@ -193,3 +193,20 @@ func BenchmarkDecoder(b *testing.B) {
 		}
 	}
 }
+
+func TestDecoderEnded(t *testing.T) {
+	d := &sseread.Decoder{Event: func([]byte) {}}
+	head := okHead + "Transfer-Encoding: chunked\r\n\r\n" + chunk("data: a\n\n")
+	if err := d.Feed([]byte(head)); err != nil {
+		t.Fatal(err)
+	}
+	if d.Ended() {
+		t.Fatal("Ended before the last chunk")
+	}
+	if err := d.Feed([]byte("0\r\n\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	if !d.Ended() {
+		t.Fatal("not Ended after the last chunk")
+	}
+}

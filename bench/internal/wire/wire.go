@@ -75,3 +75,9 @@ type PublishResult struct {
 	Elapsed  float64 `json:"elapsed_s"`
 	Err      string  `json:"error,omitempty"` // the first Publish error, if any
 }
+
+// ShutdownResult is the bench server's answer to POST /ctl/shutdown.
+type ShutdownResult struct {
+	Elapsed float64 `json:"elapsed_s"`       // how long the implementation's Shutdown took
+	Err     string  `json:"error,omitempty"` // its error, if any
+}
