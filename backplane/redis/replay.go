@@ -68,7 +68,14 @@ func (bp *Backplane) Replay(ctx context.Context, rooms []string, lastID string) 
 			pp, _ = pps[i].(string)
 		}
 		_, lost := bp.lost(from, lp, pp, first, trim)
-		if lost || lp == "" && first == "" && bp.history.MaxAge > 0 && from+uint64(lastPubRetention.Microseconds()) < now {
+		if !lost && bp.history.MaxAge > 0 && from+uint64(lastPubRetention.Microseconds()) < now {
+			// Older than the records of expired streams: a stream that is
+			// missing, or that began after from with no record of an
+			// earlier one, may have lost messages after from.
+			fp, ok := parseEntryID(first)
+			lost = lp == "" && first == "" || ok && fp > from && pp == ""
+		}
+		if lost {
 			// The position is known: the client has everything up to it,
 			// which its resync must not send again.
 			return nil, from, fmt.Errorf("sse/backplane/redis: events of %q after %q are no longer kept: %w", rooms[i], lastID, sse.ErrReplayMiss)
