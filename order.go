@@ -2,6 +2,7 @@ package sse
 
 import (
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -61,3 +62,16 @@ func parsePosition(id string) (uint64, bool) {
 }
 
 func formatPosition(p uint64) string { return strconv.FormatUint(p, 10) }
+
+// checkKeptID refuses, for an event kept for replay, a caller's id that
+// could be taken for a position: a decimal number of 16 digits or more
+// (positions are the clock in nanoseconds, 19 digits, or on Redis in
+// microseconds, 16). A client resuming from such an id once the event
+// has left the history would be replayed from that instant instead of
+// resynced.
+func checkKeptID(id string) error {
+	if len(id) < 16 || strings.IndexFunc(id, func(r rune) bool { return r < '0' || r > '9' }) >= 0 {
+		return nil
+	}
+	return &EventError{Field: "id", Reason: "is a decimal number of 16 digits or more, which is kept for the broker's positions; give it another form (a prefix, say)"}
+}

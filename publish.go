@@ -85,6 +85,11 @@ func (b *Broker) publishRemote(ctx context.Context, m Message, ev *Event) error 
 	if err := checkID(ev.ID); err != nil {
 		return err
 	}
+	if b.kept() && (m.Kind == KindRoom || m.Kind == KindAll) {
+		if err := checkKeptID(ev.ID); err != nil {
+			return err
+		}
+	}
 	body, err := ev.appendBody(make([]byte, 0, ev.sizeHint()))
 	if err != nil {
 		return err
@@ -118,6 +123,11 @@ type prepared struct {
 func (b *Broker) prepare(ev *Event) (prepared, error) {
 	if err := checkID(ev.ID); err != nil {
 		return prepared{}, err
+	}
+	if b.kept() {
+		if err := checkKeptID(ev.ID); err != nil {
+			return prepared{}, err
+		}
 	}
 	full := ev.ID != "" || b.cfg.History.Size <= 0
 	dst := make([]byte, 0, ev.sizeHint())

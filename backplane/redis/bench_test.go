@@ -80,7 +80,7 @@ func benchFanOut(b *testing.B, addr string, nodes int, useRedis bool, pace time.
 	for range nodes {
 		cfg := sse.Config{HeartbeatInterval: -1, Limits: sse.Limits{QueueEvents: 1 << 20, QueueBytes: 1 << 30}}
 		if useRedis {
-			rdb := goredis.NewClient(&goredis.Options{Addr: addr})
+			rdb := goredis.NewClient(&goredis.Options{Addr: addr, MaxRetries: -1})
 			clients = append(clients, rdb)
 			bp, err := redis.New(redis.Config{Client: rdb, Prefix: "bench:" + b.Name() + ":"})
 			if err != nil {

@@ -40,7 +40,7 @@ func TestExactnessCluster(t *testing.T) {
 		}
 		nodes = append(nodes, startExactNode(t, i, addr, maxAge))
 	}
-	admin := goredis.NewClient(&goredis.Options{Addr: srv.Addr})
+	admin := goredis.NewClient(&goredis.Options{Addr: srv.Addr, MaxRetries: -1})
 	t.Cleanup(func() { _ = admin.Close() })
 	var kills atomic.Int64
 	exact.Run(t, exact.Config{
@@ -63,7 +63,7 @@ func TestExactnessCluster(t *testing.T) {
 // its connections can be told apart in CLIENT LIST.
 func startExactNode(t *testing.T, i int, addr string, maxAge time.Duration) exact.Node {
 	t.Helper()
-	rdb := goredis.NewClient(&goredis.Options{Addr: addr, ClientName: fmt.Sprintf("exact-node%d", i), DialTimeout: time.Second})
+	rdb := goredis.NewClient(&goredis.Options{Addr: addr, MaxRetries: -1, ClientName: fmt.Sprintf("exact-node%d", i), DialTimeout: time.Second})
 	bp, err := redis.New(redis.Config{Client: rdb, Prefix: "exact:", MinBackoff: 10 * time.Millisecond, MaxBackoff: 100 * time.Millisecond})
 	require.NoError(t, err)
 	b, err := sse.New(sse.Config{

@@ -50,7 +50,11 @@ import (
 // Config configures a [Backplane].
 type Config struct {
 	// Client is the Redis connection to use; the caller keeps owning it
-	// (Close does not close it). Required.
+	// (Close does not close it). Required. It must not retry commands
+	// (go-redis Options.MaxRetries: -1; New refuses a *goredis.Client
+	// that does): a publish whose reply is lost would run twice.
+	// ContextTimeoutEnabled: true lets a publish's context bound its
+	// connection too.
 	Client goredis.UniversalClient
 	// Prefix starts every key and the channel name. Zero: "sse:".
 	// Brokers on the same Redis with different prefixes do not meet.
@@ -72,14 +76,18 @@ type Backplane struct {
 	minBack time.Duration
 	maxBack time.Duration
 
-	history  sse.History
-	deliver  func(sse.Message)
-	ps       *goredis.PubSub
-	ctx      context.Context
-	cancel   context.CancelFunc
-	done     chan struct{}
-	once     sync.Once
-	inflight sync.WaitGroup // publishes whose caller stopped waiting
+	history sse.History
+	deliver func(sse.Message)
+	ps      *goredis.PubSub
+	ctx     context.Context
+	cancel  context.CancelFunc
+	done    chan struct{}
+	once    sync.Once
+	// pubMu guards closing and the Add side of inflight, the publishes
+	// under way, which Close waits for.
+	pubMu    sync.Mutex
+	closing  bool
+	inflight sync.WaitGroup
 
 	// high is the newest position delivered; only the receiving
 	// goroutine (and Attach, before it starts) touches it.
@@ -93,6 +101,11 @@ var _ sse.Backplane = (*Backplane)(nil)
 func New(cfg Config) (*Backplane, error) {
 	if cfg.Client == nil {
 		return nil, errors.New("sse/backplane/redis: Config.Client is nil")
+	}
+	if c, ok := cfg.Client.(*goredis.Client); ok && c.Options().MaxRetries > 0 {
+		// A publish whose reply is lost would run again: the event would
+		// be kept and delivered twice, and Publish return nil.
+		return nil, errors.New("sse/backplane/redis: the Redis client retries commands (Options.MaxRetries is positive, 3 by default), so a publish whose reply is lost would be delivered twice; set MaxRetries: -1")
 	}
 	if cfg.Prefix == "" {
 		cfg.Prefix = "sse:"
@@ -181,6 +194,9 @@ func (bp *Backplane) sameHistory(ctx context.Context) error {
 // for publishes whose callers stopped waiting.
 func (bp *Backplane) Close() error {
 	var err error
+	bp.pubMu.Lock()
+	bp.closing = true
+	bp.pubMu.Unlock()
 	bp.once.Do(func() {
 		bp.cancel()
 		if bp.ps != nil {
@@ -271,11 +287,18 @@ func (bp *Backplane) do(ctx context.Context, f func(context.Context) error) erro
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	bp.pubMu.Lock()
+	if bp.closing {
+		bp.pubMu.Unlock()
+		return sse.ErrClosed
+	}
+	bp.inflight.Add(1)
+	bp.pubMu.Unlock()
 	if ctx.Done() == nil {
+		defer bp.inflight.Done()
 		return classify(f(ctx))
 	}
 	res := make(chan error, 1)
-	bp.inflight.Add(1)
 	go func() {
 		defer bp.inflight.Done()
 		res <- f(ctx)

@@ -82,7 +82,7 @@ func TestRedTeamPositionAfterRedisRestartIsRefused(t *testing.T) {
 	gap := s.Event(t)
 	require.Equal(t, sse.ResyncEvent, gap.Type, "Redis lost its data: a resync")
 	require.NotEmpty(t, gap.ID)
-	admin := goredis.NewClient(&goredis.Options{Addr: srv.Addr})
+	admin := goredis.NewClient(&goredis.Options{Addr: srv.Addr, MaxRetries: -1})
 	defer admin.Close()
 	since, err := admin.Get(ctx, "trust:"+t.Name()+":since").Uint64()
 	require.NoError(t, err)
@@ -122,7 +122,7 @@ func TestRedTeamMixedHistories(t *testing.T) {
 	srv := redistest.Start(t)
 	startTrustNode(t, srv.Addr, "first", sse.Config{History: sse.History{Size: 100, MaxAge: time.Hour}}, 10*time.Millisecond)
 	for _, h := range []sse.History{{Size: 100, MaxAge: 200 * time.Millisecond}, {}, {Size: 10, MaxAge: time.Hour}} {
-		rdb := goredis.NewClient(&goredis.Options{Addr: srv.Addr})
+		rdb := goredis.NewClient(&goredis.Options{Addr: srv.Addr, MaxRetries: -1})
 		bp, err := redis.New(redis.Config{Client: rdb, Prefix: "trust:" + t.Name() + ":"})
 		require.NoError(t, err)
 		_, err = sse.New(sse.Config{Backplane: bp, History: h})
@@ -174,7 +174,7 @@ func TestRedTeamQuietClusterBlipResyncsEveryone(t *testing.T) {
 	require.NoError(t, n.b.Publish(ctx, "r", sse.Event{Data: "seen"}))
 	require.Equal(t, "seen", s.Event(t).Data)
 
-	admin := goredis.NewClient(&goredis.Options{Addr: srv.Addr})
+	admin := goredis.NewClient(&goredis.Options{Addr: srv.Addr, MaxRetries: -1})
 	defer admin.Close()
 	key := "trust:" + t.Name() + ":room:r"
 	// Quiet for MaxAge: the stream expires, as it should.

@@ -35,7 +35,7 @@ type trustNode struct {
 
 func startTrustNode(t *testing.T, addr, name string, cfg sse.Config, minBackoff time.Duration) *trustNode {
 	t.Helper()
-	rdb := goredis.NewClient(&goredis.Options{Addr: addr, ClientName: name, MaxRetries: -1, DialTimeout: time.Second})
+	rdb := goredis.NewClient(&goredis.Options{Addr: addr, MaxRetries: -1, ClientName: name, DialTimeout: time.Second})
 	bp, err := redis.New(redis.Config{Client: rdb, Prefix: "trust:" + t.Name() + ":", MinBackoff: minBackoff, MaxBackoff: 2 * minBackoff})
 	require.NoError(t, err)
 	cfg.Backplane = bp
@@ -93,7 +93,7 @@ func TestQuietRoomExpires(t *testing.T) {
 	s.Close()
 	require.NoError(t, n.b.Publish(ctx, "quiet", sse.Event{Data: "missed"}))
 	// The busy room goes on; the quiet one expires, trim record and all.
-	admin := goredis.NewClient(&goredis.Options{Addr: srv.Addr})
+	admin := goredis.NewClient(&goredis.Options{Addr: srv.Addr, MaxRetries: -1})
 	defer admin.Close()
 	quiet := "trust:" + t.Name() + ":room:quiet"
 	ssetest.Wait(t, "the quiet room's stream to expire", func() bool {
@@ -126,7 +126,7 @@ func TestSubscriptionCutWhileTrimmed(t *testing.T) {
 	for i := range 10 {
 		require.Equal(t, strconv.Itoa(i), s.Event(t).Data)
 	}
-	admin := goredis.NewClient(&goredis.Options{Addr: srv.Addr})
+	admin := goredis.NewClient(&goredis.Options{Addr: srv.Addr, MaxRetries: -1})
 	defer admin.Close()
 	require.NoError(t, killPubSub(admin, "cut"))
 	for i := 10; i < 210; i++ {
@@ -255,7 +255,7 @@ func TestPublishDuringAStall(t *testing.T) {
 	srv := redistest.Start(t)
 	n := startTrustNode(t, srv.Addr, "n", sse.Config{History: sse.History{Size: 100}}, 10*time.Millisecond)
 	s := ssetest.Open(t, nil, n.url+"/?rooms=r", nil)
-	admin := goredis.NewClient(&goredis.Options{Addr: srv.Addr})
+	admin := goredis.NewClient(&goredis.Options{Addr: srv.Addr, MaxRetries: -1})
 	defer admin.Close()
 
 	done, cancel := context.WithCancel(ctx)

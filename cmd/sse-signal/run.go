@@ -50,6 +50,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	shared := ""
 	if opts.redis != "" {
 		ropts, _ := goredis.ParseURL(opts.redis) // checked by parseArgs
+		// A retried publish could be delivered twice (backplane/redis
+		// refuses a client that retries).
+		ropts.MaxRetries = -1
 		rdb := goredis.NewClient(ropts)
 		defer rdb.Close()
 		if err := reach(ctx, rdb, ropts.Addr); err != nil {

@@ -25,7 +25,7 @@ func newCluster(t *testing.T, n int) []string {
 	srv := redistest.Start(t)
 	urls := make([]string, n)
 	for i := range urls {
-		rdb := goredis.NewClient(&goredis.Options{Addr: srv.Addr})
+		rdb := goredis.NewClient(&goredis.Options{Addr: srv.Addr, MaxRetries: -1})
 		prefix := "test:" + t.Name() + ":"
 		bp, err := redis.New(redis.Config{Client: rdb, Prefix: prefix + "bp:"})
 		require.NoError(t, err)

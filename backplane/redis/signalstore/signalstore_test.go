@@ -21,7 +21,7 @@ var ctx = context.Background()
 func client(t *testing.T) *goredis.Client {
 	t.Helper()
 	srv := redistest.Start(t)
-	rdb := goredis.NewClient(&goredis.Options{Addr: srv.Addr})
+	rdb := goredis.NewClient(&goredis.Options{Addr: srv.Addr, MaxRetries: -1})
 	t.Cleanup(func() { _ = rdb.Close() })
 	return rdb
 }
