@@ -24,7 +24,7 @@ import (
 func TestRedTeam2PublishRacesShutdown(t *testing.T) {
 	t.Parallel()
 	srv := redistest.Start(t)
-	for round := range 50 {
+	for round := range 200 {
 		rdb := goredis.NewClient(&goredis.Options{Addr: srv.Addr, MaxRetries: -1})
 		bp, err := redis.New(redis.Config{Client: rdb, Prefix: "race:" + t.Name() + ":"})
 		require.NoError(t, err)
