@@ -51,3 +51,30 @@ func TestRedTeam2CallerTimestampIDAheadTrimmed(t *testing.T) {
 	got := again.Event(t)
 	assert.Equal(t, sse.ResyncEvent, got.Type, "the client missed %d events, %d of them evicted; it got %q first, without a resync", len(missed), len(missed)-3, got.Data)
 }
+
+// TestRedTeam2ReusedCallerIDOneCopyEvicted: a caller id kept twice is
+// ambiguous and resyncs, but once Size evicts the older copy the id is
+// found once, and taken for the newer copy's position: a client that saw
+// only the older one skips, silently, everything between the two (some
+// of it evicted) and the newer copy itself.
+func TestRedTeam2ReusedCallerIDOneCopyEvicted(t *testing.T) {
+	t.Parallel()
+	b, url, _ := redTeamBroker(t, sse.Config{History: sse.History{Size: 3}})
+	checkReusedID(t, url, func(ev sse.Event) error { return b.Publish(ctx, "r", ev) })
+}
+
+// checkReusedID: the client sees the first event with id "x", then is
+// away while m1, m2, m3, a second "x" and m4 are published; its resume
+// from "x" must not start at m4.
+func checkReusedID(t *testing.T, url string, publish func(sse.Event) error) {
+	s := ssetest.Open(t, nil, url+"/?rooms=r", nil)
+	require.NoError(t, publish(sse.Event{ID: "x", Data: "first x"}))
+	require.Equal(t, "first x", s.Event(t).Data)
+	s.Close()
+	for _, ev := range []sse.Event{{Data: "m1"}, {Data: "m2"}, {Data: "m3"}, {ID: "x", Data: "second x"}, {Data: "m4"}} {
+		require.NoError(t, publish(ev))
+	}
+	again := ssetest.Open(t, nil, url+"/?rooms=r", http.Header{"Last-Event-ID": {"x"}})
+	got := again.Event(t)
+	assert.Equal(t, sse.ResyncEvent, got.Type, "the client saw only the first x; it got %q first, skipping m1-m3 and the second x", got.Data)
+}

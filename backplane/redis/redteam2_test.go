@@ -201,3 +201,24 @@ func TestRedTeam2RetriedPublishIsDuplicated(t *testing.T) {
 	second := s.Event(t)
 	assert.Equal(t, "after", second.Data, "Publish returned %v; the event was delivered again with a new id (%s, then %s)", perr, first.ID, second.ID)
 }
+
+// TestRedTeam2ReusedCallerIDOneCopyTrimmed: as in process
+// (TestRedTeam2ReusedCallerIDOneCopyEvicted), once the older copy of a
+// reused caller id is trimmed, locate finds one copy and Replay starts
+// after the newer: a client that saw only the older one silently skips
+// m1-m3 (two of them trimmed) and the newer copy.
+func TestRedTeam2ReusedCallerIDOneCopyTrimmed(t *testing.T) {
+	t.Parallel()
+	srv := redistest.Start(t)
+	n := startTrustNode(t, srv.Addr, "n", sse.Config{History: sse.History{Size: 3}}, 10*time.Millisecond)
+	s := ssetest.Open(t, nil, n.url+"/?rooms=r", nil)
+	require.NoError(t, n.b.Publish(ctx, "r", sse.Event{ID: "x", Data: "first x"}))
+	require.Equal(t, "first x", s.Event(t).Data)
+	s.Close()
+	for _, ev := range []sse.Event{{Data: "m1"}, {Data: "m2"}, {Data: "m3"}, {ID: "x", Data: "second x"}, {Data: "m4"}} {
+		require.NoError(t, n.b.Publish(ctx, "r", ev))
+	}
+	again := ssetest.Open(t, nil, n.url+"/?rooms=r", http.Header{"Last-Event-ID": {"x"}})
+	got := again.Event(t)
+	assert.Equal(t, sse.ResyncEvent, got.Type, "the client saw only the first x; it got %q first, skipping m1-m3 and the second x", got.Data)
+}
