@@ -42,28 +42,6 @@ func TestRedTeamNoWriteDeadlineBreaksReplay(t *testing.T) {
 	assert.Equal(t, "missed", ev.Data, "a plain resume got %q instead of its replay", ev.Type)
 }
 
-// TestRedTeamTimestampCallerIDReplayedAsPosition: a caller id that is a
-// Unix time in microseconds (a common choice of id) falls in the range
-// of the cluster's positions, so Replay reads it as a position, not as
-// the caller's id, and replays from that instant: the event that
-// carried the id, which the client has, is sent again. (In process the
-// same id is looked up as the caller's first, and the resume is exact.)
-func TestRedTeamTimestampCallerIDReplayedAsPosition(t *testing.T) {
-	t.Parallel()
-	srv := redistest.Start(t)
-	n := startTrustNode(t, srv.Addr, "n", sse.Config{History: sse.History{Size: 100}}, 10*time.Millisecond)
-	s := ssetest.Open(t, nil, n.url+"/?rooms=r", nil)
-	stamp := strconv.FormatInt(time.Now().UnixMicro(), 10)
-	require.NoError(t, n.b.Publish(ctx, "r", sse.Event{ID: stamp, Data: "stamped"}))
-	ev := s.Event(t)
-	require.Equal(t, stamp, ev.ID)
-	s.Close()
-	require.NoError(t, n.b.Publish(ctx, "r", sse.Event{Data: "next"}))
-	again := ssetest.Open(t, nil, n.url+"/?rooms=r", http.Header{"Last-Event-ID": {stamp}})
-	ev = again.Event(t)
-	assert.Equal(t, "next", ev.Data, "the client had the event with id %s, and is sent %q (%s) again", stamp, ev.Data, ev.Type)
-}
-
 // TestRedTeamPositionAfterRedisRestartIsRefused: after Redis restarts
 // empty, a node tells its clients of the gap with a resync whose id is
 // since-1, the position just before the new dataset, and hands the same
