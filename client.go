@@ -216,10 +216,7 @@ func (c *Client) enqueue(q queued) bool {
 	// The writer takes the whole queue on each wake-up, so only the
 	// first item after a take needs to wake it.
 	if signal {
-		select {
-		case c.wake <- struct{}{}:
-		default:
-		}
+		c.wakeUp()
 	}
 	return true
 }
@@ -235,10 +232,7 @@ func (c *Client) queueReplay(replay []queued) {
 	}
 	c.extra, c.extraBytes = len(c.queue), c.qbytes
 	if len(c.queue) > 0 {
-		select {
-		case c.wake <- struct{}{}:
-		default:
-		}
+		c.wakeUp()
 	}
 }
 
@@ -272,10 +266,7 @@ func (c *Client) release(replay []queued, from uint64, first queued) {
 		c.qbytes += len(q.p)
 	}
 	if len(c.queue) > 0 {
-		select {
-		case c.wake <- struct{}{}:
-		default:
-		}
+		c.wakeUp()
 	}
 }
 
@@ -389,12 +380,7 @@ func (c *Client) Serve() error {
 	// wake-up. The request's end wakes it instead, and Shutdown closes
 	// each client.
 	ctx := c.req.Context()
-	stop := context.AfterFunc(ctx, func() {
-		select {
-		case c.wake <- struct{}{}:
-		default:
-		}
-	})
+	stop := context.AfterFunc(ctx, c.wakeUp)
 	defer stop()
 	for {
 		select {

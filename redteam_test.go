@@ -14,7 +14,6 @@ import (
 
 	"github.com/roomcast/sse"
 	"github.com/roomcast/sse/internal/exact"
-	"github.com/roomcast/sse/internal/sseread"
 	"github.com/roomcast/sse/internal/ssetest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -35,34 +34,6 @@ func redTeamBroker(t *testing.T, cfg sse.Config) (*sse.Broker, string, *hooks) {
 		ts.Close()
 	})
 	return b, ts.URL, h
-}
-
-// openingPosition opens a stream at url and returns the id of its
-// opening block, then hangs up.
-func openingPosition(t *testing.T, url string) string {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), ssetest.Timeout)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	require.NoError(t, err)
-	req.Header.Set("Accept", "text/event-stream")
-	resp, err := http.DefaultClient.Do(req)
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	require.Equal(t, http.StatusOK, resp.StatusCode)
-	r := sseread.NewReader(resp.Body, 0)
-	r.ReportIDs("")
-	for {
-		it, err := r.Next()
-		require.NoError(t, err)
-		switch it.Kind {
-		case sseread.KindID:
-			require.NotEmpty(t, it.LastEventID)
-			return it.LastEventID
-		case sseread.KindEvent:
-			t.Fatalf("an event (%q) came before any opening position", it.Data)
-		}
-	}
 }
 
 // TestRedTeamRepeatedCallerIDSkipsEvents: a caller id that is used twice
@@ -146,7 +117,7 @@ func TestRedTeamSpuriousResyncAfterUnrelatedRoomFreed(t *testing.T) {
 	t.Parallel()
 	const maxAge = 50 * time.Millisecond
 	b, url, h := redTeamBroker(t, sse.Config{History: sse.History{Size: 100, MaxAge: maxAge}, HeartbeatInterval: -1})
-	pos := openingPosition(t, url+"/?rooms=quiet")
+	pos := ssetest.OpeningPosition(t, url+"/?rooms=quiet")
 	h.client(t)
 	h.gone(t)
 	require.NotContains(t, b.Rooms(), "quiet", "the quiet room is freed once its only member left")

@@ -30,16 +30,7 @@ import (
 func TestExactnessCluster(t *testing.T) {
 	t.Parallel()
 	const maxAge = 300 * time.Millisecond
-	srv := redistest.Start(t)
-	proxy := exact.NewDelayProxy(t, srv.Addr, 30*time.Millisecond)
-	var nodes []exact.Node
-	for i := range 3 {
-		addr := srv.Addr
-		if i == 1 {
-			addr = proxy.Addr()
-		}
-		nodes = append(nodes, startExactNode(t, i, addr, maxAge))
-	}
+	srv, nodes := startExactCluster(t, maxAge)
 	admin := goredis.NewClient(&goredis.Options{Addr: srv.Addr, MaxRetries: -1})
 	t.Cleanup(func() { _ = admin.Close() })
 	var kills atomic.Int64
@@ -57,6 +48,23 @@ func TestExactnessCluster(t *testing.T) {
 	})
 	t.Logf("node 2's subscription was killed %d times", kills.Load())
 	assert.Positive(t, kills.Load(), "the fault was injected")
+}
+
+// startExactCluster starts three brokers on one redis-server, node 1
+// reaching it through a proxy that delays every byte by 30 ms.
+func startExactCluster(t *testing.T, maxAge time.Duration) (*redistest.Server, []exact.Node) {
+	t.Helper()
+	srv := redistest.Start(t)
+	proxy := exact.NewDelayProxy(t, srv.Addr, 30*time.Millisecond)
+	var nodes []exact.Node
+	for i := range 3 {
+		addr := srv.Addr
+		if i == 1 {
+			addr = proxy.Addr()
+		}
+		nodes = append(nodes, startExactNode(t, i, addr, maxAge))
+	}
+	return srv, nodes
 }
 
 // startExactNode starts broker i on its own Redis client, named so that
@@ -132,15 +140,6 @@ func clientFields(line string) map[string]string {
 func TestExactnessLaggingNode(t *testing.T) {
 	t.Parallel()
 	const maxAge = 300 * time.Millisecond
-	srv := redistest.Start(t)
-	proxy := exact.NewDelayProxy(t, srv.Addr, 30*time.Millisecond)
-	var nodes []exact.Node
-	for i := range 3 {
-		addr := srv.Addr
-		if i == 1 {
-			addr = proxy.Addr()
-		}
-		nodes = append(nodes, startExactNode(t, i, addr, maxAge))
-	}
+	_, nodes := startExactCluster(t, maxAge)
 	exact.Run(t, exact.Config{Nodes: nodes, Duration: 6 * time.Second, Publishers: 8, MaxAge: maxAge, Drain: 10 * time.Second})
 }

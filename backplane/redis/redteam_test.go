@@ -17,7 +17,6 @@ import (
 	"github.com/roomcast/sse"
 	"github.com/roomcast/sse/backplane/redis"
 	"github.com/roomcast/sse/internal/redistest"
-	"github.com/roomcast/sse/internal/sseread"
 	"github.com/roomcast/sse/internal/ssetest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -65,7 +64,7 @@ func TestRedTeamPositionAfterRedisRestartIsRefused(t *testing.T) {
 	since, err := admin.Get(ctx, "trust:"+t.Name()+":since").Uint64()
 	require.NoError(t, err)
 	require.Equal(t, strconv.FormatUint(since-1, 10), gap.ID, "the resync's position is the one before the new dataset's first")
-	opening := openingPosition(t, n.url+"/?rooms=r")
+	opening := ssetest.OpeningPosition(t, n.url+"/?rooms=r")
 	assert.Equal(t, gap.ID, opening, "a stream opened now starts where the resync put the others")
 
 	// Publish once Redis answers again (the pool may hold dead
@@ -109,32 +108,6 @@ func TestRedTeamMixedHistories(t *testing.T) {
 	}
 	// The same History joins.
 	startTrustNode(t, srv.Addr, "second", sse.Config{History: sse.History{Size: 100, MaxAge: time.Hour}}, 10*time.Millisecond)
-}
-
-// openingPosition opens a stream at url and returns the id of its
-// opening block, then hangs up.
-func openingPosition(t *testing.T, url string) string {
-	t.Helper()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	require.NoError(t, err)
-	req.Header.Set("Accept", "text/event-stream")
-	resp, err := http.DefaultClient.Do(req)
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	require.Equal(t, http.StatusOK, resp.StatusCode)
-	r := sseread.NewReader(resp.Body, 0)
-	r.ReportIDs("")
-	for {
-		it, err := r.Next()
-		require.NoError(t, err)
-		switch it.Kind {
-		case sseread.KindID:
-			require.NotEmpty(t, it.LastEventID)
-			return it.LastEventID
-		case sseread.KindEvent:
-			t.Fatalf("an event (%q) came before any opening position", it.Data)
-		}
-	}
 }
 
 // TestRedTeamQuietClusterBlipResyncsEveryone: with MaxAge, a cluster
@@ -192,7 +165,7 @@ func TestRedTeamReplayPipelineIsNotAtomic(t *testing.T) {
 	}
 	rooms = append(rooms, "z")
 	url := n.url + "/?rooms=" + strings.Join(rooms, ",")
-	from := openingPosition(t, url)
+	from := ssetest.OpeningPosition(t, url)
 	big := "never"
 
 	stop := make(chan struct{})

@@ -1,7 +1,6 @@
 package redis_test
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -217,25 +216,7 @@ func TestPositionFromFirstByteOnRedis(t *testing.T) {
 	seen := ssetest.Open(t, nil, a.url+"/?rooms=r", nil)
 	require.NoError(t, a.b.Publish(ctx, "r", sse.Event{Data: "before"}))
 	require.Equal(t, "before", seen.Event(t).Data)
-	req, err := http.NewRequest(http.MethodGet, a.url+"/?rooms=r", nil)
-	require.NoError(t, err)
-	req.Header.Set("Accept", "text/event-stream")
-	resp, err := http.DefaultClient.Do(req)
-	require.NoError(t, err)
-	br := bufio.NewReader(resp.Body)
-	var pos string
-	for {
-		line, err := br.ReadString('\n')
-		require.NoError(t, err)
-		if v, ok := strings.CutPrefix(line, "id: "); ok {
-			pos = strings.TrimSuffix(v, "\n")
-		}
-		if line == "\n" {
-			break
-		}
-	}
-	_ = resp.Body.Close()
-	require.NotEmpty(t, pos, "the opening block carries a position")
+	pos := ssetest.OpeningPosition(t, a.url+"/?rooms=r")
 	for i := range 3 {
 		require.NoError(t, b.b.Publish(ctx, "r", sse.Event{Data: strconv.Itoa(i)}))
 	}

@@ -493,3 +493,42 @@ func CheckOrder(t testing.TB, urls []string, publishers, n, cutEvery int, publis
 		next[p]++
 	}
 }
+
+// OpeningPosition opens a stream at url, returns the id its opening block
+// gives the new client (its position), and hangs up. It fails the test
+// if an event comes first or the stream ends without one.
+func OpeningPosition(t testing.TB, url string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), Timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Accept", "text/event-stream")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET %s: %s", url, resp.Status)
+	}
+	r := sseread.NewReader(resp.Body, 0)
+	r.ReportIDs("")
+	for {
+		it, err := r.Next()
+		if err != nil {
+			t.Fatalf("no opening position: %v", err)
+		}
+		switch it.Kind {
+		case sseread.KindID:
+			if it.LastEventID == "" {
+				t.Fatal("the opening block has an empty id")
+			}
+			return it.LastEventID
+		case sseread.KindEvent:
+			t.Fatalf("an event (%q) came before any opening position", it.Data)
+		}
+	}
+}
