@@ -101,6 +101,31 @@ func TestIdle(t *testing.T) {
 	}
 }
 
+func TestConns(t *testing.T) {
+	t.Parallel()
+	for _, name := range []string{"floor", "roomcast"} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			im, err := impl.New(name, impl.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ts := httptest.NewServer(benchserver.New(im))
+			t.Cleanup(ts.Close)
+			res := run(t, ts, load.Config{Mode: load.Conns, Conns: 40, Settle: 10 * time.Millisecond})
+			if res.Ready != 40 || res.Dropped != 0 || res.Deliveries != 40 || res.Lost != 0 {
+				t.Fatalf("streams: %+v", res)
+			}
+			if s := res.Server; s == nil || s.HeapStacksPerConn <= 0 || s.GoroutinesPerConn <= 0 {
+				t.Fatalf("server: %+v", s)
+			}
+			if res.OpenS <= 0 || res.ConnectPerS() <= 0 || res.StreamsEndedS <= 0 || res.StreamsOpenAfterShutdown != 0 {
+				t.Fatalf("connect or shutdown: %+v", res)
+			}
+		})
+	}
+}
+
 func TestLossIsCounted(t *testing.T) {
 	t.Parallel()
 	res := run(t, benchServer(t, func(im impl.Impl) impl.Impl { return lossy{im} }), load.Config{

@@ -524,17 +524,24 @@ func SI(v float64) string {
 }
 
 // waitOpen waits until every stream that did not fail has its response
-// head, or ConnectTimeout passes, and returns the seconds since start;
-// zero if some never opened (an implementation that sends no head before
-// the first event).
+// head, and returns the seconds since start; zero if no more heads came
+// for a second (an implementation that sends none before the first
+// event) or ConnectTimeout passed.
 func (r *runner) waitOpen(ctx context.Context, start time.Time) float64 {
 	deadline := start.Add(r.cfg.ConnectTimeout)
+	last, lastAt := -1, time.Now()
 	for ctx.Err() == nil && time.Now().Before(deadline) {
 		r.mu.Lock()
 		failed := r.failed
 		r.mu.Unlock()
-		if k := r.count(); k.open+failed >= r.cfg.Conns {
+		k := r.count()
+		if k.open+failed >= r.cfg.Conns {
 			return time.Since(start).Seconds()
+		}
+		if k.open != last {
+			last, lastAt = k.open, time.Now()
+		} else if time.Since(lastAt) > time.Second {
+			break
 		}
 		time.Sleep(time.Millisecond)
 	}
