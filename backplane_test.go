@@ -242,7 +242,7 @@ func ExampleBackplane() {
 	// Each node builds its broker the same way, with a backplane (here
 	// backplane/redis); handlers do not change.
 	var bp sse.Backplane = newMemHub().node() // e.g. redis.New(redis.Config{Addr: "..."})
-	b, err := sse.New(sse.Config{Backplane: bp, History: sse.History{Size: 1000, MaxAge: time.Hour}})
+	b, err := newSSE(sse.Config{Backplane: bp, History: sse.History{Size: 1000, MaxAge: time.Hour}})
 	if err != nil {
 		fmt.Println(err)
 		return

@@ -30,7 +30,7 @@ func (w *discardWriter) Flush()                      {}
 func BenchmarkPublish(b *testing.B) {
 	for _, n := range []int{1, 100, 10000} {
 		b.Run(fmt.Sprintf("subscribers=%d", n), func(b *testing.B) {
-			br, err := sse.New(sse.Config{HeartbeatInterval: -1, Limits: sse.Limits{QueueEvents: 1 << 20, QueueBytes: 1 << 30}})
+			br, err := newSSE(sse.Config{HeartbeatInterval: -1, Limits: sse.Limits{QueueEvents: 1 << 20, QueueBytes: 1 << 30}})
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -75,7 +75,7 @@ func BenchmarkPublish(b *testing.B) {
 // the cost of keeping one order across rooms.
 func BenchmarkPublishRooms(b *testing.B) {
 	const rooms, per = 64, 16
-	br, err := sse.New(sse.Config{
+	br, err := newSSE(sse.Config{
 		HeartbeatInterval: -1,
 		History:           sse.History{Size: 256},
 		Limits:            sse.Limits{QueueEvents: 1 << 20, QueueBytes: 1 << 30},

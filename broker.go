@@ -52,6 +52,12 @@ type Broker struct {
 	bg        sync.WaitGroup // heartbeat and sweeping
 	closeOnce sync.Once
 
+	// wr writes the streams taken over with Config.Dense; it starts with
+	// the first.
+	wrOnce sync.Once
+	wrMu   sync.Mutex
+	wr     *writers
+
 	cronMu    sync.Mutex
 	cron      *cron.Cron
 	jobCtx    context.Context
@@ -190,6 +196,7 @@ func (b *Broker) Shutdown(ctx context.Context) error {
 	waited := make(chan struct{})
 	go func() {
 		b.wg.Wait()
+		b.stopWriters()
 		b.bg.Wait()
 		if cronDone != nil {
 			<-cronDone.Done()

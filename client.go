@@ -2,12 +2,8 @@ package sse
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"maps"
 	"net/http"
-	"os"
-	"runtime"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -93,6 +89,10 @@ type Client struct {
 	serving bool
 
 	deadline time.Time // the write deadline last set; the writer's alone
+
+	// tk is set once the broker has taken the connection over
+	// (Config.Dense); w and rc are nil from then on.
+	tk atomic.Pointer[takeover]
 }
 
 type queued struct {
@@ -108,8 +108,15 @@ func (c *Client) ID() string { return c.id }
 // Request returns the request that opened the stream. Do not read its body.
 func (c *Client) Request() *http.Request { return c.req }
 
-// Context returns the request's context; it is done when the client goes.
-func (c *Client) Context() context.Context { return c.req.Context() }
+// Context returns a context that is done when the client goes: the
+// request's, or, for a stream the broker has taken over (Config.Dense),
+// one done when the stream ends, with the request's values.
+func (c *Client) Context() context.Context {
+	if c.tk.Load() != nil {
+		return streamContext{c.req.Context(), c}
+	}
+	return c.req.Context()
+}
 
 // LastEventID returns the Last-Event-ID the client connected with (the
 // header, or the lastEventId query parameter used by polyfills), or "".
@@ -270,8 +277,13 @@ func (c *Client) release(replay []queued, from uint64, first queued) {
 	}
 }
 
-// wakeUp wakes the writer without queueing anything.
+// wakeUp wakes the writer without queueing anything: the broker's
+// writers for a taken-over stream, else Serve.
 func (c *Client) wakeUp() {
+	if t := c.tk.Load(); t != nil && t.wr != nil {
+		t.wr.schedule(c, t)
+		return
+	}
 	select {
 	case c.wake <- struct{}{}:
 	default:
@@ -312,147 +324,32 @@ func (c *Client) closeLocked(reason DisconnectReason) {
 		c.b.stats.timeouts.Add(1)
 	}
 	close(c.done)
+	if c.tk.Load() != nil {
+		c.wakeUp() // the writers watch no channel
+	}
+}
+
+// dropping reports whether the stream ended in a way that leaves what
+// is still unwritten to nobody.
+func (c *Client) dropping() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.closed && (c.reason == ReasonSlow || c.reason == ReasonTimeout || c.reason == ReasonClientGone)
 }
 
 // interruptWrite ends a write blocked on a peer that stopped reading, by
 // moving its deadline to now. Connections' deadlines may be set from any
 // goroutine.
 func (c *Client) interruptWrite() {
+	if t := c.tk.Load(); t != nil {
+		if t.wr == nil {
+			_ = t.conn.SetWriteDeadline(time.Now())
+		}
+		return
+	}
 	c.wmu.Lock()
 	if c.serving {
 		_ = c.rc.SetWriteDeadline(time.Now())
 	}
 	c.wmu.Unlock()
-}
-
-// take swaps out the queue for the writer.
-func (c *Client) take() (batch []queued, closed bool) {
-	c.mu.Lock()
-	batch = c.queue
-	c.queue = c.spare[:0]
-	c.spare = nil
-	c.qbytes = 0
-	c.extra, c.extraBytes = 0, 0
-	closed = c.closed
-	c.mu.Unlock()
-	return batch, closed
-}
-
-// recycle hands a written batch back for reuse.
-func (c *Client) recycle(batch []queued) {
-	clear(batch)
-	c.mu.Lock()
-	if c.spare == nil && cap(batch) <= 4*c.b.limits.QueueEvents {
-		c.spare = batch[:0]
-	}
-	c.mu.Unlock()
-}
-
-// Serve writes the client's stream until it ends, and must be called by
-// the handler that called [Broker.Add], which must not write to the
-// response itself: Serve's goroutine is the stream's only writer. It
-// returns when the client goes, is removed or is too slow, or the broker
-// shuts down, having unregistered the client.
-//
-// The error is nil for a normal end: the client went away (closed the
-// tab, the connection dropped), [Broker.Remove] or [Broker.CloseRoom], or
-// [Broker.Shutdown]. It is a [*LimitError] for a client dropped as slow,
-// and an error wrapping [os.ErrDeadlineExceeded] for one whose write
-// passed Limits.WriteTimeout. So a handler logs only what deserves it:
-//
-//	if err := c.Serve(); err != nil {
-//		log.Printf("stream %s: %v", c.ID(), err)
-//	}
-//
-// Config.OnDisconnect is told the reason of every end.
-func (c *Client) Serve() error {
-	c.wmu.Lock()
-	c.serving = true
-	c.wmu.Unlock()
-	defer c.b.finish(c)
-	defer func() {
-		c.wmu.Lock()
-		c.serving = false
-		c.wmu.Unlock()
-	}()
-	// The writer waits on two channels only: each of 10 000 writers
-	// parked on shared channels (the request's, the broker's) costs every
-	// wake-up. The request's end wakes it instead, and Shutdown closes
-	// each client.
-	ctx := c.req.Context()
-	stop := context.AfterFunc(ctx, c.wakeUp)
-	defer stop()
-	for {
-		select {
-		case <-c.wake:
-			// Let publishers queue more before taking the queue: fewer,
-			// fuller writes.
-			runtime.Gosched()
-		case <-c.done:
-		}
-		if ctx.Err() != nil {
-			c.close(ReasonClientGone)
-		}
-		batch, closed := c.take()
-		if len(batch) > 0 {
-			if err := c.write(batch); err != nil {
-				if errors.Is(err, os.ErrDeadlineExceeded) {
-					c.close(ReasonTimeout)
-				} else {
-					c.close(ReasonClientGone)
-				}
-				c.b.hookError(c, err)
-				return c.err()
-			}
-		}
-		if closed {
-			return c.err()
-		}
-	}
-}
-
-func (c *Client) err() error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	switch c.reason {
-	case ReasonRemoved, ReasonShutdown, ReasonClientGone:
-		return nil
-	case ReasonSlow:
-		return &LimitError{Limit: "QueueEvents/QueueBytes", Max: c.b.limits.QueueEvents}
-	case ReasonTimeout:
-		return fmt.Errorf("sse: a write to the client took longer than Limits.WriteTimeout (%v): %w", c.b.limits.WriteTimeout, os.ErrDeadlineExceeded)
-	}
-	return nil
-}
-
-func (c *Client) write(batch []queued) error {
-	// The deadline moves only once half of it is used, so most batches
-	// skip the timer update; each write still has between WriteTimeout/2
-	// and WriteTimeout.
-	if wt := c.b.limits.WriteTimeout; wt > 0 {
-		if now := time.Now(); c.deadline.Sub(now) < wt/2 {
-			c.deadline = now.Add(wt)
-			if err := c.rc.SetWriteDeadline(c.deadline); err != nil && !errors.Is(err, http.ErrNotSupported) {
-				return err
-			}
-		}
-	}
-	events := 0
-	for _, q := range batch {
-		if _, err := c.w.Write(q.p); err != nil {
-			return err
-		}
-		if q.event {
-			events++
-		}
-	}
-	if err := c.rc.Flush(); err != nil {
-		return err
-	}
-	if events > 0 {
-		c.wrote.Store(true)
-		c.b.stats.delivered.Add(uint64(events))
-	}
-	c.recycle(batch)
-	return nil
 }

@@ -50,6 +50,35 @@ type Config struct {
 	// stream open.
 	LenientAccept bool
 
+	// Dense, on Linux, takes each plain HTTP/1.x stream's connection over
+	// from net/http once Add has registered it (through Hijack): Add
+	// sends the response head itself, with Connection: close and no
+	// chunked encoding (the body ends with the connection), and
+	// [Client.Serve] returns at once. The stream then has no goroutine of
+	// its own while idle: a fixed pool of GOMAXPROCS writers, owned by the
+	// broker, writes whatever is queued without ever waiting on a socket,
+	// and one goroutine watching every connection through epoll notices a
+	// peer that hangs up, resets, or sends anything (a pipelined request),
+	// and ends its stream. A stream costs a few KiB instead of about 25.
+	//
+	// What changes for a handler: Serve returns nil at once, so a
+	// handler that wants to know when the stream ends watches
+	// [Client.Context] (the request's context is done as soon as the
+	// handler returns), and Config.OnDisconnect is called on a goroutine
+	// of the broker's. Middleware no longer sees the response: it is
+	// written to the connection, not to the ResponseWriter, and
+	// [net/http.Server.Shutdown] does not track it ([Broker.Shutdown]
+	// waits for it). Everything else (ordering, replay, limits, write
+	// timeouts, heartbeats, hooks, Stats, the backplane) is the same.
+	//
+	// Streams that cannot be taken over stay on the default path, on
+	// their handler's goroutine: HTTP/2 and TLS, requests with a body, a
+	// ResponseWriter that cannot hijack, and every stream on other
+	// systems. A connection that hijacks but is not a plain TCP or Unix
+	// socket (a listener's wrapper) is written by Serve, which then
+	// returns when the stream ends.
+	Dense bool
+
 	// Header holds extra response headers for every stream, such as CORS
 	// headers.
 	Header http.Header

@@ -34,7 +34,7 @@ func TestNewRefusesInvalidConfig(t *testing.T) {
 		{"nil filter", sse.Config{Filters: map[string]func(*sse.Client, string) bool{"f": nil}}, `Filters["f"] is nil`},
 		{"content type header", sse.Config{Header: http.Header{"Content-Type": {"text/plain"}}}, "Content-Type"},
 	} {
-		_, err := sse.New(tc.cfg)
+		_, err := newSSE(tc.cfg)
 		require.ErrorIs(t, err, sse.ErrInvalidConfig, tc.name)
 		assert.False(t, errors.Is(err, sse.ErrInvalidEvent), tc.name)
 		assert.ErrorContains(t, err, tc.want, tc.name)
@@ -47,7 +47,7 @@ func TestNewRefusesInvalidConfig(t *testing.T) {
 func TestRouteWithoutRoomWildcard(t *testing.T) {
 	t.Parallel()
 	var logs bytes.Buffer
-	b, err := sse.New(sse.Config{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	b, err := newSSE(sse.Config{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 	require.NoError(t, err)
 	mux := http.NewServeMux()
 	mux.Handle("GET /events", b)
@@ -87,7 +87,7 @@ func TestPublishWithDoneContext(t *testing.T) {
 // or the broker shuts down, so that a handler logs only real trouble.
 func TestServeNormalEnd(t *testing.T) {
 	t.Parallel()
-	b, err := sse.New(sse.Config{})
+	b, err := newSSE(sse.Config{})
 	require.NoError(t, err)
 	served := make(chan error, 8)
 	clients := make(chan *sse.Client, 8)

@@ -120,11 +120,18 @@ func (b *Broker) Add(w http.ResponseWriter, r *http.Request, rooms ...string) (*
 	case r.ProtoMajor == 1:
 		h.Set("Connection", "keep-alive")
 	}
-	w.WriteHeader(http.StatusOK)
-	if !b.cfg.OmitOpeningBlock {
-		_, _ = w.Write(b.opening(c))
+	taken := false
+	if b.canTake(c) {
+		taken, err = b.takeOver(c, w)
 	}
-	if err := c.rc.Flush(); err != nil {
+	if !taken {
+		w.WriteHeader(http.StatusOK)
+		if !b.cfg.OmitOpeningBlock {
+			_, _ = w.Write(b.opening(c))
+		}
+		err = c.rc.Flush()
+	}
+	if err != nil {
 		c.close(ReasonClientGone)
 		b.unregister(c)
 		c.endBody()

@@ -75,7 +75,7 @@ func TestOpeningBlock(t *testing.T) {
 
 func TestOmitOpeningBlockWithRetry(t *testing.T) {
 	t.Parallel()
-	_, err := sse.New(sse.Config{OmitOpeningBlock: true, Retry: time.Second})
+	_, err := newSSE(sse.Config{OmitOpeningBlock: true, Retry: time.Second})
 	require.ErrorIs(t, err, sse.ErrInvalidConfig)
 	assert.EqualError(t, err, "sse: invalid config: Retry is set, but OmitOpeningBlock sends no retry hint")
 }

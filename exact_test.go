@@ -22,7 +22,7 @@ import (
 func TestExactness(t *testing.T) {
 	t.Parallel()
 	const maxAge = 300 * time.Millisecond
-	b, err := sse.New(sse.Config{
+	b, err := newSSE(sse.Config{
 		History: sse.History{Size: 50, MaxAge: maxAge},
 		// The observer must never be dropped as slow: it is the reference.
 		Limits: sse.Limits{QueueEvents: 1 << 16, QueueBytes: 64 << 20},

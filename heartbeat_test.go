@@ -60,7 +60,7 @@ func serveMem(t *testing.T, b *sse.Broker, rooms ...string) (*memWriter, *sse.Cl
 
 func TestHeartbeat(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		b, err := sse.New(sse.Config{HeartbeatInterval: 15 * time.Second})
+		b, err := newSSE(sse.Config{HeartbeatInterval: 15 * time.Second})
 		require.NoError(t, err)
 		idle, _, cancelIdle := serveMem(t, b, "r")
 		busy, busyClient, cancelBusy := serveMem(t, b, "r")
@@ -96,7 +96,7 @@ func TestHeartbeat(t *testing.T) {
 
 func TestHeartbeatOff(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		b, err := sse.New(sse.Config{HeartbeatInterval: -1})
+		b, err := newSSE(sse.Config{HeartbeatInterval: -1})
 		require.NoError(t, err)
 		w, _, cancel := serveMem(t, b)
 		time.Sleep(time.Hour)

@@ -17,7 +17,7 @@ import (
 // test's end.
 func newBroker(t *testing.T, cfg sse.Config) (*sse.Broker, *httptest.Server) {
 	t.Helper()
-	b, err := sse.New(cfg)
+	b, err := newSSE(cfg)
 	require.NoError(t, err)
 	mux := http.NewServeMux()
 	mux.Handle("GET /events/{room}", b)
@@ -70,4 +70,12 @@ func (h *hooks) gone(t *testing.T) disconnect {
 		t.Fatal("no client disconnected")
 	}
 	return disconnect{}
+}
+
+// newSSE is sse.New in the stream mode under test (see streamModes).
+func newSSE(cfg sse.Config) (*sse.Broker, error) {
+	if testMode == "dense" {
+		cfg.Dense = true
+	}
+	return sse.New(cfg)
 }

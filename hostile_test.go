@@ -161,7 +161,7 @@ func TestHostileManyRooms(t *testing.T) {
 	}
 	newServer := func(t *testing.T, cfg sse.Config) (*sse.Broker, string, *hooks) {
 		h := newHooks(&cfg)
-		b, err := sse.New(cfg)
+		b, err := newSSE(cfg)
 		require.NoError(t, err)
 		ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			var rooms []string
@@ -301,7 +301,7 @@ func TestIDsComeBackExactly(t *testing.T) {
 // MaxClients slot and kept Shutdown waiting).
 func TestDeclaredBodyNeverSent(t *testing.T) {
 	t.Parallel()
-	b, err := sse.New(sse.Config{Limits: sse.Limits{MaxClients: 2}})
+	b, err := newSSE(sse.Config{Limits: sse.Limits{MaxClients: 2}})
 	require.NoError(t, err)
 	mux := http.NewServeMux()
 	mux.Handle("/events/{room}", b)

@@ -19,7 +19,7 @@ import (
 // multiRoomServer serves every request in rooms a and b (and PublishAll).
 func multiRoomServer(t *testing.T, cfg sse.Config) (*sse.Broker, *httptest.Server) {
 	t.Helper()
-	b, err := sse.New(cfg)
+	b, err := newSSE(cfg)
 	require.NoError(t, err)
 	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if c, err := b.Add(w, r, "a", "b"); err == nil {

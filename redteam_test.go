@@ -24,7 +24,7 @@ import (
 func redTeamBroker(t *testing.T, cfg sse.Config) (*sse.Broker, string, *hooks) {
 	t.Helper()
 	h := newHooks(&cfg)
-	b, err := sse.New(cfg)
+	b, err := newSSE(cfg)
 	require.NoError(t, err)
 	ts := httptest.NewServer(exact.Handler(b))
 	t.Cleanup(func() {

@@ -56,7 +56,7 @@ func TestReplayQueryParameterAndUserIDs(t *testing.T) {
 
 func TestReplayAcrossRoomsAndPublishAll(t *testing.T) {
 	t.Parallel()
-	b, err := sse.New(sse.Config{History: sse.History{Size: 100}})
+	b, err := newSSE(sse.Config{History: sse.History{Size: 100}})
 	require.NoError(t, err)
 	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if c, err := b.Add(w, r, "a", "b"); err == nil {

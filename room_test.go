@@ -98,7 +98,7 @@ func TestFiltersReadRoomsWhileClientsConnect(t *testing.T) {
 	cfg := sse.Config{Filters: map[string]func(*sse.Client, string) bool{
 		"in": func(c *sse.Client, room string) bool { return c.In(room) },
 	}}
-	b, err := sse.New(cfg)
+	b, err := newSSE(cfg)
 	require.NoError(t, err)
 	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if c, err := b.Add(w, r, "a", "b", "c", r.URL.Query().Get("room")); err == nil {

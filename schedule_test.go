@@ -14,7 +14,7 @@ import (
 func TestSchedule(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		errs := make(chan error, 100)
-		b, err := sse.New(sse.Config{OnError: func(_ *sse.Client, err error) {
+		b, err := newSSE(sse.Config{OnError: func(_ *sse.Client, err error) {
 			select {
 			case errs <- err:
 			default: // hooks must not block
@@ -62,7 +62,7 @@ func TestSchedule(t *testing.T) {
 
 func TestShutdownCancelsRunningJob(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		b, err := sse.New(sse.Config{})
+		b, err := newSSE(sse.Config{})
 		require.NoError(t, err)
 		started := make(chan struct{})
 		finished := false

@@ -81,7 +81,7 @@ func TestSoakChurn(t *testing.T) {
 		},
 	}
 	var err error
-	b, err = sse.New(cfg)
+	b, err = newSSE(cfg)
 	require.NoError(t, err)
 	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if c, err := b.Add(w, r, strings.Split(r.URL.Query().Get("rooms"), ",")...); err == nil {
