@@ -9,7 +9,7 @@ import (
 )
 
 // writers write every taken-over stream (Config.Dense): a fixed pool of
-// GOMAXPROCS goroutines takes streams with something to write from one
+// goroutines (writerCount) takes streams with something to write from one
 // run queue, and each write goes to the socket without waiting. What a
 // full socket does not take waits in the stream's pending bytes until
 // the poller says it has room again, so that no writer ever waits on a
@@ -35,6 +35,14 @@ const (
 	streamAgain   // being written, and to be queued again after
 )
 
+// writerCount is the size of the pool: half of GOMAXPROCS, at least one.
+// Writing is nearly all system calls, and a stream written less often
+// carries more events per call: on 2 cores, one writer delivered 1.3 to
+// 1.4 times as many events per second as two, at 0.7 times the CPU per
+// event (bench fan-out at 1 000 and 10 000 subscribers), as it leaves the
+// other core to publishers and the network.
+func writerCount() int { return max(1, runtime.GOMAXPROCS(0)/2) }
+
 // writeChunk is the most one write hands the socket; each writer has a
 // buffer of this size to gather a stream's queued events into.
 const writeChunk = 64 << 10
@@ -46,7 +54,7 @@ func newWriters(b *Broker) (*writers, error) {
 	}
 	w := &writers{b: b, poll: p}
 	w.cond.L = &w.mu
-	n := runtime.GOMAXPROCS(0)
+	n := writerCount()
 	w.wg.Add(n)
 	for range n {
 		go w.run()
@@ -101,7 +109,7 @@ func (w *writers) take(into []*Client) []*Client {
 		w.cond.Wait()
 		w.waiting--
 	}
-	n := min(len(w.runq), max(1, len(w.runq)/runtime.GOMAXPROCS(0)), 256)
+	n := min(len(w.runq), max(1, len(w.runq)/writerCount()), 256)
 	into = append(into[:0], w.runq[:n]...)
 	rest := copy(w.runq, w.runq[n:])
 	clear(w.runq[rest:])
@@ -121,6 +129,8 @@ func (w *writers) run() {
 		if batch == nil {
 			return
 		}
+		// Let publishers queue more first: fewer, fuller writes.
+		runtime.Gosched()
 		for i, c := range batch {
 			batch[i] = nil
 			t := c.tk.Load()

@@ -150,7 +150,7 @@ func Run(ctx context.Context, cfg Config) (*report.Report, error) {
 				fmt.Fprintf(cfg.Log, "[%d/%d %s] %s, %s, repeat %d\n", n, total, time.Since(started).Round(time.Second), im, sc.Label, r+1)
 				waitQuiet(ctx, cfg.QuietWait, cfg.Log)
 				profile := ""
-				if cfg.Profile && (sc.Name == largest || sc.Name == "rooms") && r == 0 && (im == "roomcast" || im == "floor") {
+				if cfg.Profile && (sc.Name == largest || sc.Name == "rooms") && r == 0 && (strings.HasPrefix(im, "roomcast") || im == "floor") {
 					profile = filepath.Join(cfg.Out, "profiles", im+"-"+sc.Name+".pprof")
 				}
 				run := runOne(ctx, &cfg, bin, tmp, sc, im, profile)

@@ -71,7 +71,7 @@ func Names() []string {
 	}
 	rank := func(n string) int {
 		switch {
-		case n == "roomcast":
+		case strings.HasPrefix(n, "roomcast"):
 			return 0
 		case strings.HasPrefix(n, "floor"):
 			return 2

@@ -18,6 +18,7 @@ import (
 // Colours: roomcast red, the floors grey, the peers in turn from peerColors.
 var (
 	roomcastColor = color.RGBA{R: 0xd6, G: 0x27, B: 0x28, A: 0xff}
+	denseColor    = color.RGBA{R: 0x8c, G: 0x10, B: 0x10, A: 0xff} // roomcast-dense, a darker red
 	floorColors   = map[string]color.Color{
 		"floor":      color.RGBA{R: 0x60, G: 0x60, B: 0x60, A: 0xff},
 		"floor-chan": color.RGBA{R: 0xb0, G: 0xb0, B: 0xb0, A: 0xff},
@@ -32,8 +33,11 @@ var (
 )
 
 func (r *Report) color(impl string) color.Color {
-	if impl == "roomcast" {
+	switch impl {
+	case "roomcast":
 		return roomcastColor
+	case "roomcast-dense":
+		return denseColor
 	}
 	if c, ok := floorColors[impl]; ok {
 		return c

@@ -75,7 +75,7 @@ type Report struct {
 func (r *Report) Peers() []string {
 	var peers []string
 	for _, im := range r.Impls {
-		if im != "roomcast" && !strings.HasPrefix(im, "floor") {
+		if !strings.HasPrefix(im, "roomcast") && !strings.HasPrefix(im, "floor") {
 			peers = append(peers, im)
 		}
 	}
