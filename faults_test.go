@@ -24,8 +24,9 @@ import (
 )
 
 // TestFaultyPeers puts one misbehaving peer next to a healthy reader in a
-// room: one that stops reading, one that half-closes its side, one that
-// resets the connection while the server is writing to it. Each is
+// room: one that stops reading, one that reads a byte at a time, one that
+// half-closes its side, one that resets the connection while the server
+// is writing to it. Each is
 // dropped for the reason that fits, and the healthy reader gets every
 // event in order.
 func TestFaultyPeers(t *testing.T) {
@@ -62,6 +63,33 @@ func TestFaultyPeers(t *testing.T) {
 					case <-c.Done():
 						return
 					case <-time.After(10 * time.Millisecond): // it may have been a slow write
+					}
+				}
+			}},
+		{"reads a byte at a time", 500 * time.Millisecond, []sse.DisconnectReason{sse.ReasonTimeout},
+			func(t *testing.T, conn net.Conn, c *sse.Client, publish func()) {
+				// A trickle that never lets a write finish in time.
+				readerDone := make(chan struct{})
+				go func() {
+					defer close(readerDone)
+					tick := time.NewTicker(5 * time.Millisecond)
+					defer tick.Stop()
+					one := make([]byte, 1)
+					for range tick.C {
+						if _, err := conn.Read(one); err != nil {
+							return
+						}
+					}
+				}()
+				for i := 0; ; i++ {
+					require.Less(t, i, 1000, "the trickling peer was never dropped")
+					fill(t, c, publish, 8)
+					select {
+					case <-c.Done():
+						_ = conn.Close()
+						<-readerDone
+						return
+					case <-time.After(10 * time.Millisecond):
 					}
 				}
 			}},

@@ -72,7 +72,7 @@ func (h *hooks) gone(t *testing.T) disconnect {
 	return disconnect{}
 }
 
-// newSSE is sse.New in the stream mode under test (see streamModes).
+// newSSE is sse.New in the stream mode under test (see ssetest.Modes).
 func newSSE(cfg sse.Config) (*sse.Broker, error) {
 	if testMode == "dense" {
 		cfg.Dense = true

@@ -88,7 +88,7 @@ func benchFanOut(b *testing.B, addr string, nodes int, useRedis bool, pace time.
 			}
 			cfg.Backplane = bp
 		}
-		br, err := sse.New(cfg)
+		br, err := newSSE(cfg)
 		if err != nil {
 			b.Fatal(err)
 		}

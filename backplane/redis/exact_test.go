@@ -74,7 +74,7 @@ func startExactNode(t *testing.T, i int, addr string, maxAge time.Duration) exac
 	rdb := goredis.NewClient(&goredis.Options{Addr: addr, MaxRetries: -1, ClientName: fmt.Sprintf("exact-node%d", i), DialTimeout: time.Second})
 	bp, err := redis.New(redis.Config{Client: rdb, Prefix: "exact:", MinBackoff: 10 * time.Millisecond, MaxBackoff: 100 * time.Millisecond})
 	require.NoError(t, err)
-	b, err := sse.New(sse.Config{
+	b, err := newSSE(sse.Config{
 		Backplane: bp,
 		History:   sse.History{Size: 50, MaxAge: maxAge},
 		// The observers must never be dropped as slow.

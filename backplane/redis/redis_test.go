@@ -2,9 +2,11 @@ package redis_test
 
 import (
 	"context"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 
@@ -23,6 +25,19 @@ var ctx = context.Background()
 type node struct {
 	b  *sse.Broker
 	ts *httptest.Server
+
+	mu    sync.Mutex
+	conns []net.Conn // every connection accepted, for kill
+}
+
+// kill closes every connection the node accepted, taken over or not,
+// as a node's death does.
+func (n *node) kill() {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	for _, c := range n.conns {
+		_ = c.Close()
+	}
 }
 
 func startNode(t *testing.T, addr string, cfg sse.Config) *node {
@@ -31,11 +46,19 @@ func startNode(t *testing.T, addr string, cfg sse.Config) *node {
 	bp, err := redis.New(redis.Config{Client: rdb, Prefix: "test:" + t.Name() + ":", MinBackoff: 10 * time.Millisecond, MaxBackoff: 200 * time.Millisecond})
 	require.NoError(t, err)
 	cfg.Backplane = bp
-	b, err := sse.New(cfg)
+	b, err := newSSE(cfg)
 	require.NoError(t, err)
 	mux := http.NewServeMux()
 	mux.Handle("GET /events/{room}", b)
-	n := &node{b: b, ts: httptest.NewServer(mux)}
+	n := &node{b: b, ts: httptest.NewUnstartedServer(mux)}
+	n.ts.Config.ConnState = func(c net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			n.mu.Lock()
+			n.conns = append(n.conns, c)
+			n.mu.Unlock()
+		}
+	}
+	n.ts.Start()
 	t.Cleanup(func() {
 		sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		defer cancel()
@@ -208,7 +231,7 @@ func TestNodeKilled(t *testing.T) {
 		require.NoError(t, nodes[1].b.Publish(ctx, "r", sse.Event{Data: strconv.Itoa(i)}))
 	}
 	evs := s.Events(t, 5)
-	nodes[0].ts.CloseClientConnections() // the node dies under its clients
+	nodes[0].kill() // the node dies under its clients
 	s.Ended(t)
 	for i := 5; i < 10; i++ {
 		require.NoError(t, nodes[1].b.Publish(ctx, "r", sse.Event{Data: strconv.Itoa(i)}))
@@ -228,7 +251,7 @@ func TestAttachFailsWithoutRedis(t *testing.T) {
 	defer rdb.Close()
 	bp, err := redis.New(redis.Config{Client: rdb})
 	require.NoError(t, err)
-	_, err = sse.New(sse.Config{Backplane: bp})
+	_, err = newSSE(sse.Config{Backplane: bp})
 	require.Error(t, err)
 	_, err = redis.New(redis.Config{})
 	require.Error(t, err)

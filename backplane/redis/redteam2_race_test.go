@@ -28,7 +28,7 @@ func TestRedTeam2PublishRacesShutdown(t *testing.T) {
 		rdb := goredis.NewClient(&goredis.Options{Addr: srv.Addr, MaxRetries: -1})
 		bp, err := redis.New(redis.Config{Client: rdb, Prefix: "race:" + t.Name() + ":"})
 		require.NoError(t, err)
-		b, err := sse.New(sse.Config{History: sse.History{Size: 10}, Backplane: bp})
+		b, err := newSSE(sse.Config{History: sse.History{Size: 10}, Backplane: bp})
 		require.NoError(t, err)
 		pctx, cancel := context.WithCancel(ctx)
 		var wg sync.WaitGroup

@@ -130,7 +130,7 @@ func TestRedTeam2RetriedPublishIsDuplicated(t *testing.T) {
 	rdb := goredis.NewClient(&goredis.Options{Addr: proxy.ln.Addr().String(), MaxRetries: -1, ContextTimeoutEnabled: true})
 	bp, err := redis.New(redis.Config{Client: rdb, Prefix: "trust:" + t.Name() + ":"})
 	require.NoError(t, err)
-	b, err := sse.New(sse.Config{History: cfg.History, Backplane: bp})
+	b, err := newSSE(sse.Config{History: cfg.History, Backplane: bp})
 	require.NoError(t, err)
 	t.Cleanup(func() {
 		sctx, cancel := context.WithTimeout(ctx, 10*time.Second)

@@ -102,7 +102,7 @@ func TestRedTeamMixedHistories(t *testing.T) {
 		rdb := goredis.NewClient(&goredis.Options{Addr: srv.Addr, MaxRetries: -1})
 		bp, err := redis.New(redis.Config{Client: rdb, Prefix: "trust:" + t.Name() + ":"})
 		require.NoError(t, err)
-		_, err = sse.New(sse.Config{Backplane: bp, History: h})
+		_, err = newSSE(sse.Config{Backplane: bp, History: h})
 		require.ErrorContains(t, err, "differs from the one the other nodes", "History %+v", h)
 		_ = rdb.Close()
 	}

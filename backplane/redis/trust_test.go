@@ -38,7 +38,7 @@ func startTrustNode(t *testing.T, addr, name string, cfg sse.Config, minBackoff 
 	bp, err := redis.New(redis.Config{Client: rdb, Prefix: "trust:" + t.Name() + ":", MinBackoff: minBackoff, MaxBackoff: 2 * minBackoff})
 	require.NoError(t, err)
 	cfg.Backplane = bp
-	b, err := sse.New(cfg)
+	b, err := newSSE(cfg)
 	require.NoError(t, err)
 	ts := httptest.NewServer(exact.Handler(b))
 	t.Cleanup(func() {
