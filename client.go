@@ -395,7 +395,7 @@ func (c *Client) Serve() error {
 		}
 		batch, closed := c.take()
 		if len(batch) > 0 {
-			if err := c.write(batch); err != nil {
+			if err := offload((*Client).write, c, batch); err != nil {
 				if errors.Is(err, os.ErrDeadlineExceeded) {
 					c.close(ReasonTimeout)
 				} else {
