@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"maps"
 	"net/http"
 	"os"
 	"runtime"
@@ -58,8 +57,8 @@ type Client struct {
 	req         *http.Request
 	lastEventID string
 
-	wake  chan struct{} // capacity 1: something was queued
-	done  chan struct{} // closed once, when the stream is to end
+	wake  chan struct{} // capacity 1: something was queued, or the stream is to end
+	done  chan struct{} // made by Done; closed once, when the stream is to end
 	wrote atomic.Bool   // an event was written since the last heartbeat tick
 
 	mu     sync.Mutex
@@ -71,7 +70,7 @@ type Client struct {
 	extra, extraBytes int
 	closed            bool
 	reason            DisconnectReason
-	rooms             map[string]struct{}
+	rooms             []string // sorted; a slice, as most clients are in one room
 	// While holding, live events wait in held until the replay fetched
 	// from a Backplane is queued before them.
 	holding bool
@@ -116,7 +115,24 @@ func (c *Client) Context() context.Context { return c.req.Context() }
 func (c *Client) LastEventID() string { return c.lastEventID }
 
 // Done returns a channel closed when the stream is ending.
-func (c *Client) Done() <-chan struct{} { return c.done }
+func (c *Client) Done() <-chan struct{} {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.done == nil {
+		if c.closed {
+			return closedChan
+		}
+		// Made on first use: most streams never need it.
+		c.done = make(chan struct{})
+	}
+	return c.done
+}
+
+var closedChan = func() chan struct{} {
+	ch := make(chan struct{})
+	close(ch)
+	return ch
+}()
 
 // Queued returns the number of events and bytes waiting to be written to
 // the client.
@@ -142,15 +158,35 @@ func (c *Client) In(room string) bool {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	_, ok := c.rooms[room]
-	return ok
+	return c.inLocked(room)
 }
 
 // Rooms returns the client's rooms, sorted.
 func (c *Client) Rooms() []string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return slices.Sorted(maps.Keys(c.rooms))
+	if len(c.rooms) == 0 {
+		return nil
+	}
+	return slices.Clone(c.rooms)
+}
+
+// inLocked, joinLocked and leaveLocked need c.mu.
+func (c *Client) inLocked(room string) bool {
+	_, ok := slices.BinarySearch(c.rooms, room)
+	return ok
+}
+
+func (c *Client) joinLocked(room string) {
+	if i, ok := slices.BinarySearch(c.rooms, room); !ok {
+		c.rooms = slices.Insert(c.rooms, i, room)
+	}
+}
+
+func (c *Client) leaveLocked(room string) {
+	if i, ok := slices.BinarySearch(c.rooms, room); ok {
+		c.rooms = slices.Delete(c.rooms, i, i+1)
+	}
 }
 
 // SetRetry tells the client to wait d before reconnecting after the stream
@@ -311,7 +347,10 @@ func (c *Client) closeLocked(reason DisconnectReason) {
 	case ReasonTimeout:
 		c.b.stats.timeouts.Add(1)
 	}
-	close(c.done)
+	if c.done != nil {
+		close(c.done)
+	}
+	c.wakeUp()
 }
 
 // interruptWrite ends a write blocked on a peer that stopped reading, by
@@ -375,27 +414,29 @@ func (c *Client) Serve() error {
 		c.serving = false
 		c.wmu.Unlock()
 	}()
-	// The writer waits on two channels only: each of 10 000 writers
-	// parked on shared channels (the request's, the broker's) costs every
-	// wake-up. The request's end wakes it instead, and Shutdown closes
-	// each client.
+	// The writer waits on two channels of its own: wake, which closing
+	// the client also signals (Shutdown closes each client), and the
+	// request's done channel. A channel shared by many writers (the
+	// broker's) would cost every wake-up of every one of them.
+	// (context.AfterFunc instead of the request's channel costs some
+	// 350 bytes a stream.)
 	ctx := c.req.Context()
-	stop := context.AfterFunc(ctx, c.wakeUp)
-	defer stop()
+	ctxDone := ctx.Done()
 	for {
 		select {
 		case <-c.wake:
 			// Let publishers queue more before taking the queue: fewer,
 			// fuller writes.
 			runtime.Gosched()
-		case <-c.done:
+		case <-ctxDone:
 		}
 		if ctx.Err() != nil {
 			c.close(ReasonClientGone)
 		}
 		batch, closed := c.take()
 		if len(batch) > 0 {
-			if err := offload((*Client).write, c, batch); err != nil {
+			err := offload((*Client).write, c, batch)
+			if err != nil {
 				if errors.Is(err, os.ErrDeadlineExceeded) {
 					c.close(ReasonTimeout)
 				} else {

@@ -101,14 +101,12 @@ func (b *Broker) add(w http.ResponseWriter, r *http.Request, rooms []string) (*C
 	}
 
 	c := &Client{
-		id:    xid.New().String(),
-		b:     b,
-		w:     w,
-		rc:    http.NewResponseController(w),
-		req:   r,
-		wake:  make(chan struct{}, 1),
-		done:  make(chan struct{}),
-		rooms: make(map[string]struct{}, len(rooms)),
+		id:   xid.New().String(),
+		b:    b,
+		w:    w,
+		rc:   http.NewResponseController(w),
+		req:  r,
+		wake: make(chan struct{}, 1),
 	}
 	c.lastEventID = r.Header.Get("Last-Event-ID")
 	if c.lastEventID == "" {
