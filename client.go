@@ -2,7 +2,6 @@ package sse
 
 import (
 	"context"
-	"maps"
 	"net/http"
 	"slices"
 	"sync"
@@ -54,8 +53,8 @@ type Client struct {
 	req         *http.Request
 	lastEventID string
 
-	wake  chan struct{} // capacity 1: something was queued
-	done  chan struct{} // closed once, when the stream is to end
+	wake  chan struct{} // capacity 1: something was queued, or the stream is to end
+	done  chan struct{} // made by Done; closed once, when the stream is to end
 	wrote atomic.Bool   // an event was written since the last heartbeat tick
 
 	mu     sync.Mutex
@@ -67,7 +66,7 @@ type Client struct {
 	extra, extraBytes int
 	closed            bool
 	reason            DisconnectReason
-	rooms             map[string]struct{}
+	rooms             []string // sorted; a slice, as most clients are in one room
 	// While holding, live events wait in held until the replay fetched
 	// from a Backplane is queued before them.
 	holding bool
@@ -90,9 +89,11 @@ type Client struct {
 
 	deadline time.Time // the write deadline last set; the writer's alone
 
-	// tk is set once the broker has taken the connection over
-	// (Config.Dense); w and rc are nil from then on.
-	tk atomic.Pointer[takeover]
+	// taken is set by Add when it has taken the connection over
+	// (Config.Dense), and w and rc are nil from then on; tk is set to it
+	// once Serve hands the stream on.
+	taken *takeover
+	tk    atomic.Pointer[takeover]
 }
 
 type queued struct {
@@ -123,7 +124,24 @@ func (c *Client) Context() context.Context {
 func (c *Client) LastEventID() string { return c.lastEventID }
 
 // Done returns a channel closed when the stream is ending.
-func (c *Client) Done() <-chan struct{} { return c.done }
+func (c *Client) Done() <-chan struct{} {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.done == nil {
+		if c.closed {
+			return closedChan
+		}
+		// Made on first use: most streams never need it.
+		c.done = make(chan struct{})
+	}
+	return c.done
+}
+
+var closedChan = func() chan struct{} {
+	ch := make(chan struct{})
+	close(ch)
+	return ch
+}()
 
 // Queued returns the number of events and bytes waiting to be written to
 // the client.
@@ -149,15 +167,35 @@ func (c *Client) In(room string) bool {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	_, ok := c.rooms[room]
-	return ok
+	return c.inLocked(room)
 }
 
 // Rooms returns the client's rooms, sorted.
 func (c *Client) Rooms() []string {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return slices.Sorted(maps.Keys(c.rooms))
+	if len(c.rooms) == 0 {
+		return nil
+	}
+	return slices.Clone(c.rooms)
+}
+
+// inLocked, joinLocked and leaveLocked need c.mu.
+func (c *Client) inLocked(room string) bool {
+	_, ok := slices.BinarySearch(c.rooms, room)
+	return ok
+}
+
+func (c *Client) joinLocked(room string) {
+	if i, ok := slices.BinarySearch(c.rooms, room); !ok {
+		c.rooms = slices.Insert(c.rooms, i, room)
+	}
+}
+
+func (c *Client) leaveLocked(room string) {
+	if i, ok := slices.BinarySearch(c.rooms, room); ok {
+		c.rooms = slices.Delete(c.rooms, i, i+1)
+	}
 }
 
 // SetRetry tells the client to wait d before reconnecting after the stream
@@ -323,10 +361,10 @@ func (c *Client) closeLocked(reason DisconnectReason) {
 	case ReasonTimeout:
 		c.b.stats.timeouts.Add(1)
 	}
-	close(c.done)
-	if c.tk.Load() != nil {
-		c.wakeUp() // the writers watch no channel
+	if c.done != nil {
+		close(c.done)
 	}
+	c.wakeUp() // Serve and the dense writers watch no other channel
 }
 
 // dropping reports whether the stream ended in a way that leaves what

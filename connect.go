@@ -44,13 +44,38 @@ func (b *Broker) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // request (204 after Shutdown, 400 for a bad room, 406 for a bad Accept
 // header, 503 over MaxClients) and the handler should just return.
 func (b *Broker) Add(w http.ResponseWriter, r *http.Request, rooms ...string) (*Client, error) {
+	var (
+		c    *Client
+		miss bool
+		err  error
+	)
+	// On a helper, as net/http's first flush and the allocations here
+	// would grow the handler's stack for good (see offload).
+	offloadFunc(func() { c, miss, err = b.add(w, r, rooms) })
+	if err != nil {
+		return nil, err
+	}
+	if miss {
+		b.stats.replayMisses.Add(1)
+		if f := b.cfg.OnReplayMiss; f != nil {
+			b.callback("OnReplayMiss", func() { f(c, c.lastEventID) })
+		}
+	}
+	if f := b.cfg.OnConnect; f != nil {
+		b.callback("OnConnect", func() { f(c) })
+	}
+	return c, nil
+}
+
+// add is Add but for its callbacks; it reports a replay miss.
+func (b *Broker) add(w http.ResponseWriter, r *http.Request, rooms []string) (*Client, bool, error) {
 	if b.isClosed() {
 		w.WriteHeader(http.StatusNoContent)
-		return nil, ErrClosed
+		return nil, false, ErrClosed
 	}
 	if !acceptsEventStream(r.Header.Values("Accept"), b.cfg.LenientAccept) {
 		http.Error(w, "406 not acceptable: Accept must include text/event-stream", http.StatusNotAcceptable)
-		return nil, ErrNotAcceptable
+		return nil, false, ErrNotAcceptable
 	}
 	rooms = slices.Clone(rooms)
 	slices.Sort(rooms)
@@ -58,12 +83,12 @@ func (b *Broker) Add(w http.ResponseWriter, r *http.Request, rooms ...string) (*
 	for _, name := range rooms {
 		if err := checkRoom(name); err != nil {
 			http.Error(w, "400 bad request: invalid room name", http.StatusBadRequest)
-			return nil, err
+			return nil, false, err
 		}
 	}
 	if max := b.limits.MaxRoomsPerClient; max > 0 && len(rooms) > max {
 		http.Error(w, "400 bad request: too many rooms", http.StatusBadRequest)
-		return nil, &LimitError{Limit: "MaxRoomsPerClient", Max: max}
+		return nil, false, &LimitError{Limit: "MaxRoomsPerClient", Max: max}
 	}
 	n := b.nclients.Add(1)
 	if max := b.limits.MaxClients; max > 0 && n > int64(max) {
@@ -72,18 +97,16 @@ func (b *Broker) Add(w http.ResponseWriter, r *http.Request, rooms ...string) (*
 		secs := int64((jitter(b.limits.ReconnectDelay) + time.Second - 1) / time.Second)
 		w.Header().Set("Retry-After", strconv.FormatInt(secs, 10))
 		http.Error(w, "503 service unavailable: too many clients", http.StatusServiceUnavailable)
-		return nil, &LimitError{Limit: "MaxClients", Max: max}
+		return nil, false, &LimitError{Limit: "MaxClients", Max: max}
 	}
 
 	c := &Client{
-		id:    xid.New().String(),
-		b:     b,
-		w:     w,
-		rc:    http.NewResponseController(w),
-		req:   r,
-		wake:  make(chan struct{}, 1),
-		done:  make(chan struct{}),
-		rooms: make(map[string]struct{}, len(rooms)),
+		id:   xid.New().String(),
+		b:    b,
+		w:    w,
+		rc:   http.NewResponseController(w),
+		req:  r,
+		wake: make(chan struct{}, 1),
 	}
 	c.lastEventID = r.Header.Get("Last-Event-ID")
 	if c.lastEventID == "" {
@@ -103,7 +126,7 @@ func (b *Broker) Add(w http.ResponseWriter, r *http.Request, rooms ...string) (*
 	if err != nil {
 		b.nclients.Add(-1)
 		w.WriteHeader(http.StatusNoContent)
-		return nil, err
+		return nil, false, err
 	}
 	h := w.Header()
 	for k, v := range b.cfg.Header {
@@ -137,23 +160,14 @@ func (b *Broker) Add(w http.ResponseWriter, r *http.Request, rooms ...string) (*
 		c.endBody()
 		b.wg.Done()
 		if errors.Is(err, http.ErrNotSupported) {
-			return nil, ErrNoFlush
+			return nil, false, ErrNoFlush
 		}
-		return nil, err
+		return nil, false, err
 	}
 	if c.holding {
 		miss = b.replayRemote(c, rooms)
 	}
-	if miss {
-		b.stats.replayMisses.Add(1)
-		if f := b.cfg.OnReplayMiss; f != nil {
-			b.callback("OnReplayMiss", func() { f(c, c.lastEventID) })
-		}
-	}
-	if f := b.cfg.OnConnect; f != nil {
-		b.callback("OnConnect", func() { f(c) })
-	}
-	return c, nil
+	return c, miss, nil
 }
 
 // opening is the one data-less block that starts a stream: a retry hint

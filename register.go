@@ -46,9 +46,7 @@ func (b *Broker) register(c *Client, names []string) (miss bool, err error) {
 		miss = b.replayLocked(c, rs, pos)
 	}
 	c.mu.Lock()
-	for _, name := range names {
-		c.rooms[name] = struct{}{}
-	}
+	c.rooms = names // sorted and compacted by Add
 	c.mu.Unlock()
 	for _, r := range rs {
 		r.add(c)
@@ -109,7 +107,7 @@ func (b *Broker) join(c *Client, name string) error {
 		return ErrClosed
 	}
 	c.mu.Lock()
-	_, in := c.rooms[name]
+	in := c.inLocked(name)
 	n, closed := len(c.rooms), c.closed
 	c.mu.Unlock()
 	switch {
@@ -124,7 +122,7 @@ func (b *Broker) join(c *Client, name string) error {
 	r.mu.Lock()
 	r.add(c)
 	c.mu.Lock()
-	c.rooms[name] = struct{}{}
+	c.joinLocked(name)
 	c.mu.Unlock()
 	r.mu.Unlock()
 	return nil
@@ -147,7 +145,7 @@ func (b *Broker) leaveLocked(c *Client, name string, now time.Time) {
 		b.freeLocked(r)
 	}
 	c.mu.Lock()
-	delete(c.rooms, name)
+	c.leaveLocked(name)
 	c.mu.Unlock()
 	r.mu.Unlock()
 }

@@ -1,7 +1,6 @@
 package sse
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -56,8 +55,8 @@ func (c *Client) recycle(batch []queued) {
 // after the handler has returned, until [Client.Context] is done. Its
 // end is told to Config.OnDisconnect alone.
 func (c *Client) Serve() error {
-	t := c.tk.Load()
-	if t != nil && t.wr != nil {
+	t := c.taken
+	if t != nil && c.handOn(t) {
 		return nil
 	}
 	c.wmu.Lock()
@@ -75,27 +74,37 @@ func (c *Client) Serve() error {
 		c.serving = false
 		c.wmu.Unlock()
 	}()
-	// The writer waits on two channels only: each of 10 000 writers
-	// parked on shared channels (the request's, the broker's) costs every
-	// wake-up. The request's end wakes it instead, and Shutdown closes
-	// each client.
+	// The writer waits on two channels of its own: wake, which closing
+	// the client also signals (Shutdown closes each client), and the
+	// request's done channel. A channel shared by many writers (the
+	// broker's) would cost every wake-up of every one of them.
+	// (context.AfterFunc instead of the request's channel costs some
+	// 350 bytes a stream.)
 	ctx := c.req.Context()
-	stop := context.AfterFunc(ctx, c.wakeUp)
-	defer stop()
+	ctxDone := ctx.Done()
+	write := (*Client).write
 	for {
 		select {
 		case <-c.wake:
 			// Let publishers queue more before taking the queue: fewer,
 			// fuller writes.
 			runtime.Gosched()
-		case <-c.done:
+		case <-ctxDone:
 		}
 		if ctx.Err() != nil {
 			c.close(ReasonClientGone)
 		}
 		batch, closed := c.take()
 		if len(batch) > 0 {
-			if err := c.write(batch); err != nil {
+			var err error
+			if t == nil {
+				// On a helper, so that net/http's write path does not
+				// grow this goroutine's stack for good (see offload).
+				err = offload(write, c, batch)
+			} else {
+				err = write(c, batch)
+			}
+			if err != nil {
 				if errors.Is(err, os.ErrDeadlineExceeded) {
 					c.close(ReasonTimeout)
 				} else {

@@ -81,17 +81,26 @@ func (b *Broker) takeOver(c *Client, w http.ResponseWriter) (bool, error) {
 		return true, err
 	}
 	_ = conn.SetWriteDeadline(time.Time{})
-	t := &takeover{conn: conn, raw: rawConn(conn)}
+	// The response and its buffers are net/http's to free now. Serve
+	// hands the stream on, so that OnConnect comes before anything that
+	// could end it.
+	c.w, c.rc = nil, nil
+	c.taken = &takeover{conn: conn, raw: rawConn(conn)}
+	return true, nil
+}
+
+// handOn gives a taken-over stream to the writers and the poller, or,
+// for a connection they cannot watch, leaves it to Serve, which is
+// calling. It reports whether the writers have it.
+func (c *Client) handOn(t *takeover) bool {
 	if t.raw != nil {
-		if wr := b.writers(); wr != nil && wr.poll.add(c, t) == nil {
+		if wr := c.b.writers(); wr != nil && wr.poll.add(c, t) == nil {
 			t.wr = wr
 		}
 	}
-	// The response and its buffers are net/http's to free now.
-	c.w, c.rc = nil, nil
 	c.tk.Store(t)
 	c.wakeUp() // for what was queued before
-	return true, nil
+	return t.wr != nil
 }
 
 // writers returns the broker's writers, starting them with the first
@@ -144,11 +153,11 @@ type streamContext struct {
 }
 
 func (s streamContext) Deadline() (time.Time, bool) { return time.Time{}, false }
-func (s streamContext) Done() <-chan struct{}       { return s.c.done }
+func (s streamContext) Done() <-chan struct{}       { return s.c.Done() }
 
 func (s streamContext) Err() error {
 	select {
-	case <-s.c.done:
+	case <-s.c.Done():
 		return context.Canceled
 	default:
 		return nil
