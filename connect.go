@@ -128,6 +128,17 @@ func (b *Broker) add(w http.ResponseWriter, r *http.Request, rooms []string) (*C
 		w.WriteHeader(http.StatusNoContent)
 		return nil, false, err
 	}
+	// Undo the registration unless the stream opens, even when a
+	// middleware's ResponseWriter panics.
+	opened := false
+	defer func() {
+		if !opened {
+			c.close(ReasonClientGone)
+			b.unregister(c)
+			c.endBody()
+			b.wg.Done()
+		}
+	}()
 	h := w.Header()
 	for k, v := range b.cfg.Header {
 		h[k] = slices.Clone(v)
@@ -155,15 +166,12 @@ func (b *Broker) add(w http.ResponseWriter, r *http.Request, rooms []string) (*C
 		err = c.rc.Flush()
 	}
 	if err != nil {
-		c.close(ReasonClientGone)
-		b.unregister(c)
-		c.endBody()
-		b.wg.Done()
 		if errors.Is(err, http.ErrNotSupported) {
 			return nil, false, ErrNoFlush
 		}
 		return nil, false, err
 	}
+	opened = true
 	if c.holding {
 		miss = b.replayRemote(c, rooms)
 	}

@@ -5,11 +5,13 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"regexp"
 	"testing"
 	"time"
 
 	"github.com/roomcast/sse"
+	"github.com/roomcast/sse/internal/ssetest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -78,4 +80,42 @@ func TestOmitOpeningBlockWithRetry(t *testing.T) {
 	_, err := newSSE(sse.Config{OmitOpeningBlock: true, Retry: time.Second})
 	require.ErrorIs(t, err, sse.ErrInvalidConfig)
 	assert.EqualError(t, err, "sse: invalid config: Retry is set, but OmitOpeningBlock sends no retry hint")
+}
+
+// panickyWriter is a middleware's ResponseWriter that aborts the
+// response when the head is written.
+type panickyWriter struct{ http.ResponseWriter }
+
+func (w panickyWriter) WriteHeader(int) { panic(http.ErrAbortHandler) }
+
+// A panic under Add (which runs on a helper goroutine) reaches the
+// handler's goroutine, where net/http recovers it, and the client and
+// the broker are left as if it had never connected.
+func TestPanicUnderAddReachesTheHandler(t *testing.T) {
+	t.Parallel()
+	b, err := newSSE(sse.Config{})
+	require.NoError(t, err)
+	recovered := make(chan any, 1)
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			v := recover()
+			recovered <- v
+			if v != nil {
+				panic(v)
+			}
+		}()
+		if c, err := b.Add(panickyWriter{w}, r, "r"); err == nil {
+			_ = c.Serve()
+		}
+	}))
+	defer ts.Close()
+	defer b.Shutdown(ctx)
+	req, err := http.NewRequest("GET", ts.URL, nil)
+	require.NoError(t, err)
+	req.Header.Set("Accept", "text/event-stream")
+	if resp, err := http.DefaultClient.Do(req); err == nil {
+		resp.Body.Close()
+	}
+	assert.Equal(t, http.ErrAbortHandler, <-recovered)
+	ssetest.Wait(t, "the client unregistered", func() bool { return b.Stats().Clients == 0 })
 }

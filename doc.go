@@ -26,10 +26,7 @@
 //
 // All methods are safe for concurrent use. The handler goroutine that
 // called [Broker.Add] and [Client.Serve] is its stream's only writer; no
-// other goroutine exists per client. (It hands each write to one of a
-// few process-wide helper goroutines and waits for it, so that its own
-// stack stays small while it waits: net/http's write path would grow it
-// to 8 KiB for good; idle helpers exit.) Publishing never waits for a client:
+// other goroutine exists per client. Publishing never waits for a client:
 // each client has a queue bounded by [Limits.QueueEvents] and
 // [Limits.QueueBytes], and a client whose queue is full is dropped
 // ([ReasonSlow]) while everybody else carries on. Each write has a

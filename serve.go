@@ -74,36 +74,19 @@ func (c *Client) Serve() error {
 		c.serving = false
 		c.wmu.Unlock()
 	}()
-	// The writer waits on two channels of its own: wake, which closing
-	// the client also signals (Shutdown closes each client), and the
-	// request's done channel. A channel shared by many writers (the
-	// broker's) would cost every wake-up of every one of them.
-	// (context.AfterFunc instead of the request's channel costs some
-	// 350 bytes a stream.)
 	ctx := c.req.Context()
 	ctxDone := ctx.Done()
-	write := (*Client).write
 	for {
-		select {
-		case <-c.wake:
-			// Let publishers queue more before taking the queue: fewer,
-			// fuller writes.
-			runtime.Gosched()
-		case <-ctxDone:
-		}
+		c.park(ctxDone)
+		// Let publishers queue more before taking the queue: fewer,
+		// fuller writes.
+		runtime.Gosched()
 		if ctx.Err() != nil {
 			c.close(ReasonClientGone)
 		}
 		batch, closed := c.take()
 		if len(batch) > 0 {
-			var err error
-			if t == nil {
-				// On a helper, so that net/http's write path does not
-				// grow this goroutine's stack for good (see offload).
-				err = offload(write, c, batch)
-			} else {
-				err = write(c, batch)
-			}
+			err := c.write(batch)
 			if err != nil {
 				if errors.Is(err, os.ErrDeadlineExceeded) {
 					c.close(ReasonTimeout)
@@ -117,6 +100,18 @@ func (c *Client) Serve() error {
 		if closed {
 			return c.err()
 		}
+	}
+}
+
+// park waits for the writer's next wake-up. It waits on one channel in
+// a frame of its own, so that a parked handler's stack is shallow enough
+// for the garbage collector to shrink it back after a deep write.
+//
+//go:noinline
+func (c *Client) park(ctxDone <-chan struct{}) {
+	select {
+	case <-c.wake:
+	case <-ctxDone:
 	}
 }
 
