@@ -253,36 +253,6 @@ func TestDenseSlowPeersDelayNobody(t *testing.T) {
 	_ = stalled.Close()
 }
 
-func TestDenseWriteTimeout(t *testing.T) {
-	t.Parallel()
-	var errs = make(chan error, 16)
-	cfg := sse.Config{HeartbeatInterval: -1, Limits: sse.Limits{QueueEvents: 1 << 20, QueueBytes: 1 << 30, WriteTimeout: 200 * time.Millisecond},
-		OnError: func(_ *sse.Client, err error) { errs <- err }}
-	h := newHooks(&cfg)
-	b, ts, _ := denseServer(t, cfg)
-	dialStalled(t, ts.Listener.Addr().String(), "/events/r")
-	h.client(t)
-	chunk := strings.Repeat("z", 64<<10)
-	for i := 0; ; i++ {
-		require.Less(t, i, 10000, "the stalled peer was never dropped")
-		require.NoError(t, b.Publish(ctx, "r", sse.Event{Data: []byte(chunk)}))
-		select {
-		case d := <-h.disconnected:
-			assert.Equal(t, sse.ReasonTimeout, d.reason)
-			assert.ErrorContains(t, <-errs, "WriteTimeout")
-			assert.Equal(t, uint64(1), b.Stats().Timeouts)
-			return
-		default:
-		}
-		if i > 100 {
-			// Stop filling; the timeout comes on its own.
-			d := h.gone(t)
-			assert.Equal(t, sse.ReasonTimeout, d.reason)
-			return
-		}
-	}
-}
-
 // Shutdown waits for taken-over streams, which net/http no longer
 // tracks: when it returns, every connection is closed and what was
 // queued was written.
