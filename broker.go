@@ -52,6 +52,8 @@ type Broker struct {
 	bg        sync.WaitGroup // heartbeat and sweeping
 	closeOnce sync.Once
 
+	helpers helpers // run Add (see offload.go)
+
 	// wr writes the streams taken over with Config.Dense; it starts with
 	// the first.
 	wrOnce sync.Once
@@ -196,6 +198,7 @@ func (b *Broker) Shutdown(ctx context.Context) error {
 	waited := make(chan struct{})
 	go func() {
 		b.wg.Wait()
+		b.helpers.stop()
 		b.stopWriters()
 		b.bg.Wait()
 		if cronDone != nil {

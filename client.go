@@ -92,7 +92,7 @@ type Client struct {
 	// taken is set by Add when it has taken the connection over
 	// (Config.Dense), and w and rc are nil from then on; tk is set to it
 	// once Serve hands the stream on.
-	taken *takeover
+	taken atomic.Pointer[takeover]
 	tk    atomic.Pointer[takeover]
 }
 
@@ -113,7 +113,7 @@ func (c *Client) Request() *http.Request { return c.req }
 // request's, or, for a stream the broker has taken over (Config.Dense),
 // one done when the stream ends, with the request's values.
 func (c *Client) Context() context.Context {
-	if c.tk.Load() != nil {
+	if c.taken.Load() != nil {
 		return streamContext{c.req.Context(), c}
 	}
 	return c.req.Context()

@@ -42,7 +42,8 @@ func (b *Broker) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // replay, sends the stream's headers at once, and returns. The handler
 // must then call [Client.Serve]. On error Add has already answered the
 // request (204 after Shutdown, 400 for a bad room, 406 for a bad Accept
-// header, 503 over MaxClients) and the handler should just return.
+// header, 503 over MaxClients, the headers alone for HEAD) and the
+// handler should just return.
 func (b *Broker) Add(w http.ResponseWriter, r *http.Request, rooms ...string) (*Client, error) {
 	var (
 		c    *Client
@@ -51,7 +52,7 @@ func (b *Broker) Add(w http.ResponseWriter, r *http.Request, rooms ...string) (*
 	)
 	// On a helper, as net/http's first flush and the allocations here
 	// would grow the handler's stack for good (see offload).
-	offloadFunc(func() { c, miss, err = b.add(w, r, rooms) })
+	b.helpers.run(func() { c, miss, err = b.add(w, r, rooms) })
 	if err != nil {
 		return nil, err
 	}
@@ -76,6 +77,13 @@ func (b *Broker) add(w http.ResponseWriter, r *http.Request, rooms []string) (*C
 	if !acceptsEventStream(r.Header.Values("Accept"), b.cfg.LenientAccept) {
 		http.Error(w, "406 not acceptable: Accept must include text/event-stream", http.StatusNotAcceptable)
 		return nil, false, ErrNotAcceptable
+	}
+	if r.Method == http.MethodHead {
+		h := w.Header()
+		h.Set("Content-Type", "text/event-stream")
+		h.Set("Cache-Control", "no-cache")
+		w.WriteHeader(http.StatusOK)
+		return nil, false, ErrHeadRequest
 	}
 	rooms = slices.Clone(rooms)
 	slices.Sort(rooms)

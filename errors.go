@@ -18,6 +18,11 @@ var (
 	// Accept header does not admit text/event-stream. Add has answered 406.
 	ErrNotAcceptable = errors.New("sse: request does not accept text/event-stream")
 
+	// ErrHeadRequest is returned by [Broker.Add] for a HEAD request: a
+	// stream's response has a body, which HEAD asks not to be sent. Add
+	// has answered with the stream's headers and no body.
+	ErrHeadRequest = errors.New("sse: a HEAD request gets a stream's headers, not a stream")
+
 	// ErrNoFlush is returned by [Broker.Add] when the ResponseWriter cannot
 	// flush, so events could not be streamed.
 	ErrNoFlush = errors.New("sse: response writer does not support flushing")

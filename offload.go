@@ -12,9 +12,11 @@ import (
 // 23.6 KiB each, on these helpers 21.7 (heap and stacks, bench conns;
 // the writes, on the handler, leave its stack shrinkable, see park).
 // The handover is synchronous, so nothing else changes; a panic is
-// raised again on the handler's goroutine. As many helpers exist as
-// Adds run at once; idle ones wait in a LIFO free list, and one unused
-// for a whole reapEvery exits, so that an idle process keeps none.
+// raised again on the handler's goroutine. Each broker has its own
+// helpers (so that one made in a testing/synctest bubble stays in it);
+// as many exist as Adds run at once, idle ones wait in a LIFO free list,
+// one unused for a whole reapEvery exits, so that an idle broker keeps
+// none, and Shutdown stops them all.
 type helper struct {
 	work chan struct{} // a job is set; closed to make the helper exit
 	done chan struct{} // the job is done
@@ -26,56 +28,77 @@ type helper struct {
 // reapEvery is how long a helper may wait unused before it exits.
 const reapEvery = 100 * time.Millisecond
 
-var helpers struct {
+type helpers struct {
 	mu      sync.Mutex
 	free    []*helper
 	reaping bool
+	stopped bool
 }
 
-// offloadFunc runs f on a helper and waits for it.
-func offloadFunc(f func()) {
-	h := getHelper()
+// run runs f on a helper and waits for it; on the caller's goroutine
+// once the helpers are stopped.
+func (hs *helpers) run(f func()) {
+	h := hs.get()
+	if h == nil {
+		f()
+		return
+	}
 	h.f = f
 	h.work <- struct{}{}
 	<-h.done
-	putHelper(h)
+	hs.put(h)
 }
 
-func getHelper() *helper {
-	helpers.mu.Lock()
-	var h *helper
-	if n := len(helpers.free); n > 0 {
-		h = helpers.free[n-1]
-		helpers.free[n-1] = nil
-		helpers.free = helpers.free[:n-1]
+func (hs *helpers) get() *helper {
+	hs.mu.Lock()
+	defer hs.mu.Unlock()
+	if hs.stopped {
+		return nil
 	}
-	helpers.mu.Unlock()
-	if h == nil {
-		h = &helper{work: make(chan struct{}), done: make(chan struct{})}
-		go h.run()
+	if n := len(hs.free); n > 0 {
+		h := hs.free[n-1]
+		hs.free[n-1] = nil
+		hs.free = hs.free[:n-1]
+		return h
 	}
+	h := &helper{work: make(chan struct{}), done: make(chan struct{})}
+	go h.loop()
 	return h
 }
 
-// putHelper returns h to the free list; it raises a panic of its job
-// again.
-func putHelper(h *helper) {
+// put returns h to the free list; it raises a panic of its job again.
+func (hs *helpers) put(h *helper) {
 	pan := h.pan
 	h.f, h.pan = nil, nil
-	helpers.mu.Lock()
-	h.used = true
-	helpers.free = append(helpers.free, h)
-	if !helpers.reaping {
-		helpers.reaping = true
-		go reapHelpers()
+	hs.mu.Lock()
+	if hs.stopped {
+		close(h.work)
+	} else {
+		h.used = true
+		hs.free = append(hs.free, h)
+		if !hs.reaping {
+			hs.reaping = true
+			go hs.reap()
+		}
 	}
-	helpers.mu.Unlock()
+	hs.mu.Unlock()
 	if pan != nil {
 		panic(pan)
 	}
 }
 
-func (h *helper) run() {
+// stop ends every idle helper; a busy one ends when its job is done.
+func (hs *helpers) stop() {
+	hs.mu.Lock()
+	defer hs.mu.Unlock()
+	hs.stopped = true
+	for _, h := range hs.free {
+		close(h.work)
+	}
+	hs.free = nil
+}
+
+func (h *helper) loop() {
 	for range h.work {
 		h.call()
 		h.done <- struct{}{}
@@ -91,15 +114,15 @@ func (h *helper) call() {
 	h.f()
 }
 
-// reapHelpers stops the helpers left unused for a whole reapEvery, and
-// returns when none is left.
-func reapHelpers() {
+// reap stops the helpers left unused for a whole reapEvery, and returns
+// when none is left.
+func (hs *helpers) reap() {
 	t := time.NewTicker(reapEvery)
 	defer t.Stop()
 	for range t.C {
-		helpers.mu.Lock()
-		keep := helpers.free[:0]
-		for _, h := range helpers.free {
+		hs.mu.Lock()
+		keep := hs.free[:0]
+		for _, h := range hs.free {
 			if h.used {
 				h.used = false
 				keep = append(keep, h)
@@ -107,13 +130,13 @@ func reapHelpers() {
 				close(h.work)
 			}
 		}
-		clear(helpers.free[len(keep):])
-		helpers.free = keep
+		clear(hs.free[len(keep):])
+		hs.free = keep
 		if len(keep) == 0 {
-			helpers.reaping = false
-			helpers.mu.Unlock()
+			hs.reaping = false
+			hs.mu.Unlock()
 			return
 		}
-		helpers.mu.Unlock()
+		hs.mu.Unlock()
 	}
 }

@@ -55,7 +55,7 @@ func (c *Client) recycle(batch []queued) {
 // after the handler has returned, until [Client.Context] is done. Its
 // end is told to Config.OnDisconnect alone.
 func (c *Client) Serve() error {
-	t := c.taken
+	t := c.taken.Load()
 	if t != nil && c.handOn(t) {
 		return nil
 	}

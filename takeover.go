@@ -37,7 +37,7 @@ type takeover struct {
 // canTake reports whether Add should take the request's connection over:
 // Config.Dense is set, and the request came over plain HTTP/1.x with no
 // body. HTTP/2 and TLS streams, and those with a body to drain, stay on
-// the default path.
+// the default path. (Add answers a HEAD request before.)
 func (b *Broker) canTake(c *Client) bool {
 	r := c.req
 	return b.cfg.Dense && canTakeOver && r.ProtoMajor == 1 && r.TLS == nil && c.bodyDone == nil
@@ -85,7 +85,7 @@ func (b *Broker) takeOver(c *Client, w http.ResponseWriter) (bool, error) {
 	// hands the stream on, so that OnConnect comes before anything that
 	// could end it.
 	c.w, c.rc = nil, nil
-	c.taken = &takeover{conn: conn, raw: rawConn(conn)}
+	c.taken.Store(&takeover{conn: conn, raw: rawConn(conn)})
 	return true, nil
 }
 

@@ -163,7 +163,7 @@ func (w *writers) write(c *Client, t *takeover, buf []byte) []byte {
 	if t.ended {
 		return buf
 	}
-	if t.peerGone.Load() || (len(t.pending) > 0 && t.expired.Load() == t.stalls) {
+	if t.peerGone.Load() || t.timedOut() {
 		w.end(c, t)
 		return buf
 	}
@@ -233,7 +233,7 @@ func (w *writers) end(c *Client, t *takeover) {
 		t.timer.Stop()
 		t.timer = nil
 	}
-	if len(t.pending) > 0 && t.expired.Load() == t.stalls {
+	if t.timedOut() {
 		c.close(ReasonTimeout)
 		w.b.hookError(c, fmt.Errorf("sse: a write to the client took longer than Limits.WriteTimeout (%v): %w", w.b.limits.WriteTimeout, os.ErrDeadlineExceeded))
 	}
@@ -260,6 +260,13 @@ func (t *takeover) stall(c *Client, timeout time.Duration) {
 		t.expired.Store(stall)
 		c.wakeUp()
 	})
+}
+
+// timedOut reports whether the pending bytes' write timeout has passed;
+// stalls is zero while none was started (WriteTimeout off, or nothing
+// pending yet).
+func (t *takeover) timedOut() bool {
+	return len(t.pending) > 0 && t.stalls > 0 && t.expired.Load() == t.stalls
 }
 
 // drained counts the pending events as delivered and stops their
