@@ -77,8 +77,8 @@ func (bp *Backplane) handle(payload string) {
 }
 
 // recoverGap delivers the kept messages published while the subscription
-// was down, in order, with a gap message (a resync for its clients) in
-// the place of those that were trimmed meanwhile. With nothing kept, or
+// was down, in order, after a gap message (a resync for its clients) for
+// each room that lost some of them meanwhile. With nothing kept, or
 // when Redis cannot tell, every local client is told of a gap.
 func (bp *Backplane) recoverGap() {
 	if bp.history.Size <= 0 {
@@ -100,23 +100,26 @@ func (bp *Backplane) recoverGap() {
 		items = []sse.Message{{Kind: sse.KindGap, Seq: max(st.seq, bp.high+1)}}
 	}
 	n := 0
+	from, high := bp.high, bp.high
 	for _, m := range items {
-		if m.Seq <= bp.high {
+		if m.Seq <= from {
 			continue
 		}
-		bp.high = m.Seq
+		high = max(high, m.Seq)
 		bp.deliver(m)
 		if m.Kind != sse.KindGap {
 			n++
 		}
 	}
+	bp.high = high
 	if n > 0 {
 		bp.log.Info("sse/backplane/redis: recovered messages", "count", n)
 	}
 }
 
 // recoverable reads what was kept after bp.high, with gap messages where
-// some of it is gone, in the order of positions. It reads every stream at
+// some of it is gone: the gaps first, then the rest in the order of
+// positions. It reads every stream at
 // one instant (see recoverScript): read one after another, a stream made
 // or written between two reads could hold a message older than the
 // newest one read, which bp.high would then pass by.
@@ -173,7 +176,20 @@ func (bp *Backplane) recoverable(ctx context.Context) ([]sse.Message, error) {
 			items = append(items, m)
 		}
 	}
-	slices.SortStableFunc(items, func(a, b sse.Message) int { return cmp.Compare(a.Seq, b.Seq) })
+	// Gap messages first: a gap's position is where its room is whole
+	// again, which may come after messages of other rooms recovered
+	// here, and a client in both must be resynced before any of them
+	// (it then drops those at or before the gap's position, which the
+	// resync covers). The rest in the order of positions.
+	slices.SortStableFunc(items, func(a, b sse.Message) int {
+		if ga, gb := a.Kind == sse.KindGap, b.Kind == sse.KindGap; ga != gb {
+			if ga {
+				return -1
+			}
+			return 1
+		}
+		return cmp.Compare(a.Seq, b.Seq)
+	})
 	return items, nil
 }
 

@@ -261,3 +261,32 @@ func TestPublishDuringAStall(t *testing.T) {
 	require.NoError(t, admin.Do(ctx, "CLIENT", "UNPAUSE").Err())
 	assert.Equal(t, "maybe", s.Event(t).Data, "an uncertain publish may well have been published")
 }
+
+// TestGapBeforeOtherRoomsRecovered cuts off a node whose client is in
+// two rooms while one room is trimmed past an event of the other: the
+// gap's position (where the trimmed room is whole again) is later than
+// the other room's recovered event, and the resync must still come
+// first, not after an event published after the one it excuses.
+func TestGapBeforeOtherRoomsRecovered(t *testing.T) {
+	t.Parallel()
+	srv := redistest.Start(t)
+	cfg := sse.Config{History: sse.History{Size: 10}, Limits: sse.Limits{QueueEvents: 10000}}
+	pub := startTrustNode(t, srv.Addr, "pub", cfg, 10*time.Millisecond)
+	cut := startTrustNode(t, srv.Addr, "cut", cfg, time.Second)
+	s := ssetest.Open(t, nil, cut.url+"/?rooms=q,r", nil)
+	publish := func(room, data string) {
+		require.NoError(t, pub.b.Publish(ctx, room, sse.Event{Data: data}))
+	}
+	publish("r", "r-before")
+	require.Equal(t, "r-before", s.Event(t).Data)
+	admin := goredis.NewClient(&goredis.Options{Addr: srv.Addr, MaxRetries: -1})
+	defer admin.Close()
+	require.NoError(t, killPubSub(admin, "cut"))
+	publish("r", "r-lost") // trimmed by the burst below
+	publish("q", "q-kept") // after r-lost, before r's trim point
+	for i := range 30 {
+		publish("r", "r"+strconv.Itoa(i))
+	}
+	ev := s.Event(t)
+	require.Equal(t, sse.ResyncEvent, ev.Type, "the first thing after the cut is the resync that covers r-lost, got %q", ev.Data)
+}
