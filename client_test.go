@@ -105,17 +105,23 @@ func TestSlowReaderDoesNotDelayOthers(t *testing.T) {
 	_ = stalled.Close()
 }
 
+// smallReceiveBuffer is a dialer whose sockets receive into n bytes, so
+// that a peer that reads little fills up soon.
+func smallReceiveBuffer(n int) net.Dialer {
+	return net.Dialer{Control: func(_, _ string, rc syscall.RawConn) error {
+		var serr error
+		err := rc.Control(func(fd uintptr) {
+			serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, n)
+		})
+		return errors.Join(err, serr)
+	}}
+}
+
 // dialStalled opens a stream over raw TCP with a small receive buffer and
 // never reads from it.
 func dialStalled(t *testing.T, addr, path string) net.Conn {
 	t.Helper()
-	d := net.Dialer{Control: func(_, _ string, rc syscall.RawConn) error {
-		var serr error
-		err := rc.Control(func(fd uintptr) {
-			serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096)
-		})
-		return errors.Join(err, serr)
-	}}
+	d := smallReceiveBuffer(4096)
 	conn, err := d.Dial("tcp", addr)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = conn.Close() })

@@ -59,8 +59,8 @@ type Config struct {
 	// owned by the broker, writes whatever is queued without ever waiting
 	// on a socket, and one goroutine watching every connection through
 	// epoll notices a peer that hangs up, resets, or sends anything (a
-	// pipelined request), and ends its stream. A stream costs about 5 KiB
-	// instead of about 25. Use it for tens of thousands of streams, behind
+	// pipelined request), and ends its stream. A stream costs about 4 KiB
+	// instead of about 23. Use it for tens of thousands of streams, behind
 	// a proxy that speaks HTTP/1.1 to this server.
 	//
 	// What changes for a handler: Serve returns nil at once, so a

@@ -89,31 +89,14 @@ func (s *rt3Server) waitServed(t *testing.T) rt3Served {
 // (rcvbuf bytes), so that the server's writes are partial.
 func rt3Dial(t *testing.T, addr, path string, rcvbuf int, header string) *rawStream {
 	t.Helper()
-	d := net.Dialer{Control: func(_, _ string, rc syscall.RawConn) error {
-		if rcvbuf == 0 {
-			return nil
-		}
-		var serr error
-		err := rc.Control(func(fd uintptr) {
-			serr = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, rcvbuf)
-		})
-		return errors.Join(err, serr)
-	}}
+	d := net.Dialer{}
+	if rcvbuf > 0 {
+		d = smallReceiveBuffer(rcvbuf)
+	}
 	conn, err := d.Dial("tcp", addr)
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = conn.Close() })
-	_, err = fmt.Fprintf(conn, "GET %s HTTP/1.1\r\nHost: test\r\nAccept: text/event-stream\r\n%s\r\n", path, header)
-	require.NoError(t, err)
-	s := &rawStream{conn: conn, r: bufio.NewReaderSize(conn, 1024)}
-	require.NoError(t, conn.SetReadDeadline(time.Now().Add(ssetest.Timeout)))
-	for {
-		line, err := s.r.ReadString('\n')
-		require.NoError(t, err, "reading the response head")
-		s.head += line
-		if line == "\r\n" {
-			return s
-		}
-	}
+	return startRaw(t, conn, path, header)
 }
 
 // rt3Payload is data of n bytes that tells where each of its bytes is, so

@@ -49,16 +49,14 @@ func (b *Broker) canTake(c *Client) bool {
 // (a ResponseWriter that does not support it), and an error when the
 // client cannot be streamed to.
 func (b *Broker) takeOver(c *Client, w http.ResponseWriter) (bool, error) {
+	conn, brw, err := c.rc.Hijack()
+	if err != nil {
+		return false, nil
+	}
 	h := w.Header()
 	h.Set("Connection", "close")
 	if h.Get("Date") == "" {
 		h.Set("Date", time.Now().UTC().Format(http.TimeFormat))
-	}
-	conn, brw, err := c.rc.Hijack()
-	if err != nil {
-		h.Del("Connection")
-		h.Del("Date")
-		return false, nil
 	}
 	if brw.Reader.Buffered() > 0 {
 		// The client sent more after its request (a pipelined one),

@@ -31,31 +31,13 @@ func needsTakeOver(t *testing.T) {
 	}
 }
 
-// denseServer mounts b at /events/{room} with a handler that reports
-// when Serve has returned, and what it returned.
-func denseServer(t *testing.T, cfg sse.Config) (*sse.Broker, *httptest.Server, chan error) {
+// denseServer mounts a dense broker at /events/{room} with a handler
+// that reports when Serve has returned, and what it returned (see
+// rt3Start).
+func denseServer(t *testing.T, cfg sse.Config) (*sse.Broker, *httptest.Server, chan rt3Served) {
 	t.Helper()
-	needsTakeOver(t)
-	cfg.Dense = true
-	b, err := sse.New(cfg)
-	require.NoError(t, err)
-	served := make(chan error, 1024)
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /events/{room}", func(w http.ResponseWriter, r *http.Request) {
-		c, err := b.Add(w, r, r.PathValue("room"))
-		if err != nil {
-			return
-		}
-		served <- c.Serve()
-	})
-	ts := httptest.NewServer(mux)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		assert.NoError(t, b.Shutdown(ctx))
-		ts.Close()
-	})
-	return b, ts, served
+	s := rt3Start(t, cfg)
+	return s.b, s.ts, s.served
 }
 
 // rawStream is a stream read over a bare TCP connection, with no
@@ -78,9 +60,16 @@ func openRaw(t *testing.T, addr, path string) *rawStream {
 	t.Helper()
 	conn, err := net.Dial("tcp", addr)
 	require.NoError(t, err)
-	_, err = fmt.Fprintf(conn, "GET %s HTTP/1.1\r\nHost: test\r\nAccept: text/event-stream\r\n\r\n", path)
+	return startRaw(t, conn, path, "")
+}
+
+// startRaw sends a stream request with the extra header lines given on
+// conn, and reads the response head.
+func startRaw(t *testing.T, conn net.Conn, path, header string) *rawStream {
+	t.Helper()
+	_, err := fmt.Fprintf(conn, "GET %s HTTP/1.1\r\nHost: test\r\nAccept: text/event-stream\r\n%s\r\n", path, header)
 	require.NoError(t, err)
-	s := &rawStream{conn: conn, r: bufio.NewReader(conn)}
+	s := &rawStream{conn: conn, r: bufio.NewReaderSize(conn, 1024)}
 	require.NoError(t, conn.SetReadDeadline(time.Now().Add(ssetest.Timeout)))
 	for {
 		line, err := s.r.ReadString('\n')
@@ -132,8 +121,8 @@ func TestDenseServeReturnsAtOnce(t *testing.T) {
 	assert.Contains(t, s.block(t), "retry: ")
 	// The handler is gone before the first event.
 	select {
-	case err := <-served:
-		require.NoError(t, err)
+	case v := <-served:
+		require.NoError(t, v.err)
 	case <-time.After(ssetest.Timeout):
 		t.Fatal("Serve did not return for a taken-over stream")
 	}

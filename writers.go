@@ -199,18 +199,20 @@ func (w *writers) write(c *Client, t *takeover, buf []byte) []byte {
 			t.pending = append([]byte(nil), buf[n:]...)
 			t.pendingEvents = events
 			t.stall(c, w.b.limits.WriteTimeout)
-			if cap(buf) > 4*writeChunk {
-				buf = make([]byte, 0, writeChunk)
-			}
-			return buf
+			return shrink(buf)
 		}
 		c.delivered(events)
 	}
-	if cap(buf) > 4*writeChunk {
-		buf = make([]byte, 0, writeChunk)
-	}
 	if closed {
 		w.end(c, t)
+	}
+	return shrink(buf)
+}
+
+// shrink drops a scratch buffer that a large batch grew.
+func shrink(buf []byte) []byte {
+	if cap(buf) > 4*writeChunk {
+		return make([]byte, 0, writeChunk)
 	}
 	return buf
 }
