@@ -27,7 +27,7 @@ import (
 func needsTakeOver(t *testing.T) {
 	t.Helper()
 	if runtime.GOOS != "linux" {
-		t.Skip("Config.Dense takes streams over on Linux only")
+		t.Skipf("needs Linux and its epoll, which Config.Dense takes streams over with; this is %s (no SSE_REQUIRE_* switch: the mode is Linux-only)", runtime.GOOS)
 	}
 }
 
