@@ -35,7 +35,7 @@ func main() {
 
 // defaultImpls is every implementation but floor-chan, which is there to
 // be compared on request.
-const defaultImpls = "roomcast,roomcast-dense,r3labs,tmaxmax,alexandrevicenzi,floor"
+const defaultImpls = "roomcast,roomcast-dense,r3labs,tmaxmax,alexandrevicenzi,floor,floor-park"
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("sse-benchrun", flag.ContinueOnError)

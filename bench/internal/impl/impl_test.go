@@ -19,7 +19,7 @@ import (
 func TestNames(t *testing.T) {
 	t.Parallel()
 	names := impl.Names()
-	want := []string{"roomcast", "roomcast-dense", "alexandrevicenzi", "r3labs", "tmaxmax", "floor", "floor-chan"}
+	want := []string{"roomcast", "roomcast-dense", "alexandrevicenzi", "r3labs", "tmaxmax", "floor", "floor-chan", "floor-park"}
 	if !slices.Equal(names, want) {
 		t.Errorf("Names() = %v, want %v", names, want)
 	}

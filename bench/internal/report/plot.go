@@ -22,6 +22,7 @@ var (
 	floorColors   = map[string]color.Color{
 		"floor":      color.RGBA{R: 0x60, G: 0x60, B: 0x60, A: 0xff},
 		"floor-chan": color.RGBA{R: 0xb0, G: 0xb0, B: 0xb0, A: 0xff},
+		"floor-park": color.RGBA{R: 0x20, G: 0x20, B: 0x20, A: 0xff},
 	}
 	peerColors = []color.Color{
 		color.RGBA{R: 0x1f, G: 0x77, B: 0xb4, A: 0xff}, // blue

@@ -92,6 +92,52 @@ func TestTargets(t *testing.T) {
 	}
 }
 
+// TestConnsTargets checks issue #15's memory goals, read at the largest
+// number of connections only.
+func TestConnsTargets(t *testing.T) {
+	t.Parallel()
+	rep := &report.Report{
+		Scenarios: []report.Scenario{
+			{Name: "conns-19000", Kind: report.Conns, Label: "19 000 conns", Conns: 19000, Rooms: 1},
+			{Name: "conns-1000", Kind: report.Conns, Label: "1 000 conns", Conns: 1000, Rooms: 1},
+		},
+		Impls: []string{"roomcast", "roomcast-dense", "tmaxmax", "floor-park"},
+	}
+	add := func(sc, im string, rss float64) {
+		rep.Runs = append(rep.Runs, report.Run{Scenario: sc, Impl: im,
+			Result: &load.Result{Ready: 10, Server: &load.ServerResult{RSSPerConn: rss, HeapStacksPerConn: rss - 1000}}})
+	}
+	// At 1 000 every goal would be missed; only 19 000 counts.
+	for im, kib := range map[string]float64{"roomcast": 30, "roomcast-dense": 9, "tmaxmax": 5, "floor-park": 20} {
+		add("conns-1000", im, kib*1024)
+	}
+	for im, kib := range map[string]float64{"roomcast": 23, "roomcast-dense": 3.5, "tmaxmax": 22.5, "floor-park": 22} {
+		add("conns-19000", im, kib*1024)
+	}
+	got := map[string]report.Target{}
+	for _, tg := range rep.Targets() {
+		got[tg.Goal] = tg
+	}
+	want := map[string]bool{
+		"dense RSS per connection at 19 000 conns ≤ 6 KiB":                        true,
+		"dense RSS per connection at 19 000 conns ≤ best peer":                    true,
+		"default RSS per connection at 19 000 conns ≤ 20 KiB, as issue #15 asked": false,
+		"default RSS per connection at 19 000 conns within 1.5 KiB of floor-park": true,
+	}
+	for goal, met := range want {
+		tg, ok := got[goal]
+		if !ok || !tg.Known || tg.Met != met {
+			t.Errorf("%s: %+v, want met=%v", goal, tg, met)
+		}
+	}
+	if m := got["default RSS per connection at 19 000 conns ≤ 20 KiB, as issue #15 asked"].Measured; m != "roomcast 23.0 KiB; net/http alone (floor-park) 22.0 KiB" {
+		t.Errorf("measured %q", m)
+	}
+	if m := got["default RSS per connection at 19 000 conns within 1.5 KiB of floor-park"].Measured; m != "roomcast 23.0 KiB, floor-park 22.0 KiB: +1024 B" {
+		t.Errorf("measured %q", m)
+	}
+}
+
 func TestMarkdown(t *testing.T) {
 	t.Parallel()
 	md := sample().Markdown("bench.png")
