@@ -20,24 +20,24 @@ func init() { register("floor-park", newFloorPark) }
 // on top of this: net/http's buffers, request, contexts and two goroutines.
 type floorPark struct {
 	size int
-	stop chan struct{} // closed by Shutdown
-	once sync.Once
 
-	mu    sync.Mutex
-	rooms map[string]*parkRoom
+	mu      sync.Mutex
+	rooms   map[string]*parkRoom
+	stopped bool
 }
 
 // parkRoom is one room's log: the last len(ring) events, and a channel
-// that the next publish closes.
+// that the next publish, or Shutdown, closes.
 type parkRoom struct {
-	mu    sync.RWMutex
-	ring  [][]byte
-	total int // events ever published; event i is at ring[i%len(ring)]
-	next  chan struct{}
+	mu      sync.RWMutex
+	ring    [][]byte
+	total   int // events ever published; event i is at ring[i%len(ring)]
+	next    chan struct{}
+	stopped bool
 }
 
 func newFloorPark(o Options) (Impl, error) {
-	return &floorPark{size: o.queue(), stop: make(chan struct{}), rooms: map[string]*parkRoom{}}, nil
+	return &floorPark{size: o.queue(), rooms: map[string]*parkRoom{}}, nil
 }
 
 func (f *floorPark) room(name string) *parkRoom {
@@ -45,7 +45,7 @@ func (f *floorPark) room(name string) *parkRoom {
 	defer f.mu.Unlock()
 	r := f.rooms[name]
 	if r == nil {
-		r = &parkRoom{ring: make([][]byte, f.size), next: make(chan struct{})}
+		r = &parkRoom{ring: make([][]byte, f.size), next: make(chan struct{}), stopped: f.stopped}
 		f.rooms[name] = r
 	}
 	return r
@@ -55,14 +55,14 @@ func (f *floorPark) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	room := f.room(r.PathValue("room"))
 	rc := http.NewResponseController(w)
 	room.mu.RLock()
-	pos, next := room.total, (<-chan struct{})(room.next)
+	pos, next, stopped := room.total, (<-chan struct{})(room.next), room.stopped
 	room.mu.RUnlock()
-	if !startStream(w, rc) {
+	if stopped || !startStream(w, rc) {
 		return
 	}
 	done := r.Context().Done()
 	for {
-		if !parkUntil(next, done, f.stop) {
+		if !parkUntil(next, done) {
 			return
 		}
 		var ok bool
@@ -72,31 +72,31 @@ func (f *floorPark) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// parkUntil waits for next to close, reporting false if done or stop
-// closes first. It is a frame of its own, and a small one, so that the GC
-// can shrink a parked handler's stack after a write has grown it.
+// parkUntil waits for next to close, reporting false if done closes
+// first. It is a frame of its own, and a small one, so that the GC can
+// shrink a parked handler's stack after a write has grown it; and it
+// waits on two channels only, as each costs a parked goroutine a sudog.
 //
 //go:noinline
-func parkUntil(next, done, stop <-chan struct{}) bool {
+func parkUntil(next, done <-chan struct{}) bool {
 	select {
 	case <-next:
 		return true
 	case <-done:
-	case <-stop:
+		return false
 	}
-	return false
 }
 
 // writeFrom writes the events from pos on, a batch at a time so that no
 // lock is held while writing, and returns the next position and the
-// channel to wait on after it. It reports false if w failed or the
-// subscriber is a whole ring behind.
+// channel to wait on after it. It reports false if w failed, the
+// subscriber is a whole ring behind, or the room is stopped.
 func (r *parkRoom) writeFrom(w http.ResponseWriter, pos int) (int, <-chan struct{}, bool) {
 	var batch [64][]byte
 	for {
 		r.mu.RLock()
 		total, next := r.total, r.next
-		if pos < total-len(r.ring) {
+		if r.stopped || pos < total-len(r.ring) {
 			r.mu.RUnlock()
 			return pos, nil, false
 		}
@@ -130,16 +130,30 @@ func (f *floorPark) Publish(_ context.Context, room string, data []byte) error {
 	p := encodeLine(data)
 	r := f.room(room)
 	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.stopped {
+		return nil
+	}
 	r.ring[r.total%len(r.ring)] = p
 	r.total++
 	close(r.next)
 	r.next = make(chan struct{})
-	r.mu.Unlock()
 	return nil
 }
 
-// Shutdown ends every stream.
+// Shutdown ends every stream: it wakes every room's handlers, which find
+// the room stopped.
 func (f *floorPark) Shutdown(context.Context) error {
-	f.once.Do(func() { close(f.stop) })
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.stopped = true
+	for _, r := range f.rooms {
+		r.mu.Lock()
+		if !r.stopped {
+			r.stopped = true
+			close(r.next)
+		}
+		r.mu.Unlock()
+	}
 	return nil
 }
