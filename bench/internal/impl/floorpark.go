@@ -3,6 +3,7 @@ package impl
 import (
 	"context"
 	"net/http"
+	"runtime"
 	"sync"
 )
 
@@ -16,10 +17,18 @@ func init() { register("floor-park", newFloorPark) }
 // that falls a whole ring behind is disconnected. Like [floor] it has no
 // event names, IDs, heartbeats or write deadlines.
 //
+// The head is sent on one of a few long-lived goroutines while the handler
+// waits: net/http's first flush grows a stack from 4 to 8 KiB, and a
+// parked handler cannot be shrunk back from there, as net/http's frames
+// under it already take more than the quarter of 8 KiB that the GC
+// requires; a handler that never grew stays at 4 KiB.
+//
 // Whatever a library keeps per stream (a client, a queue, its rooms) comes
 // on top of this: net/http's buffers, request, contexts and two goroutines.
 type floorPark struct {
-	size int
+	size  int
+	heads chan func()   // run by the head senders
+	quit  chan struct{} // closed by Shutdown; the head senders exit
 
 	mu      sync.Mutex
 	rooms   map[string]*parkRoom
@@ -37,7 +46,22 @@ type parkRoom struct {
 }
 
 func newFloorPark(o Options) (Impl, error) {
-	return &floorPark{size: o.queue(), rooms: map[string]*parkRoom{}}, nil
+	f := &floorPark{size: o.queue(), heads: make(chan func()), quit: make(chan struct{}), rooms: map[string]*parkRoom{}}
+	for range runtime.GOMAXPROCS(0) {
+		go f.sendHeads()
+	}
+	return f, nil
+}
+
+func (f *floorPark) sendHeads() {
+	for {
+		select {
+		case job := <-f.heads:
+			job()
+		case <-f.quit:
+			return
+		}
+	}
 }
 
 func (f *floorPark) room(name string) *parkRoom {
@@ -52,29 +76,45 @@ func (f *floorPark) room(name string) *parkRoom {
 }
 
 func (f *floorPark) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	room := f.room(r.PathValue("room"))
-	rc := http.NewResponseController(w)
-	room.mu.RLock()
-	pos, next, stopped := room.total, (<-chan struct{})(room.next), room.stopped
-	room.mu.RUnlock()
-	if stopped || !startStream(w, rc) {
+	var (
+		room *parkRoom
+		pos  int
+		next <-chan struct{}
+		ok   bool
+	)
+	opened := make(chan struct{})
+	select {
+	case f.heads <- func() { room, pos, next, ok = f.open(w, r); close(opened) }:
+		<-opened
+	case <-f.quit:
+	}
+	if !ok {
 		return
 	}
 	done := r.Context().Done()
-	for {
-		if !parkUntil(next, done) {
-			return
-		}
-		var ok bool
-		if pos, next, ok = room.writeFrom(w, pos); !ok || rc.Flush() != nil {
+	for parkUntil(next, done) {
+		if pos, next, ok = room.writeFrom(w, pos); !ok {
 			return
 		}
 	}
 }
 
+// open sends the head and returns the stream's room, its place in the
+// room's log and the channel to wait on; false if the stream is over.
+func (f *floorPark) open(w http.ResponseWriter, r *http.Request) (*parkRoom, int, <-chan struct{}, bool) {
+	room := f.room(r.PathValue("room"))
+	room.mu.RLock()
+	pos, next, stopped := room.total, room.next, room.stopped
+	room.mu.RUnlock()
+	if stopped || !startStream(w, http.NewResponseController(w)) {
+		return nil, 0, nil, false
+	}
+	return room, pos, next, true
+}
+
 // parkUntil waits for next to close, reporting false if done closes
-// first. It is a frame of its own, and a small one, so that the GC can
-// shrink a parked handler's stack after a write has grown it; and it
+// first. It is a frame of its own (noinline), as is writeFrom, so that a
+// parked handler's stack is net/http's frames and little more; and it
 // waits on two channels only, as each costs a parked goroutine a sudog.
 //
 //go:noinline
@@ -87,12 +127,14 @@ func parkUntil(next, done <-chan struct{}) bool {
 	}
 }
 
-// writeFrom writes the events from pos on, a batch at a time so that no
-// lock is held while writing, and returns the next position and the
-// channel to wait on after it. It reports false if w failed, the
+// writeFrom writes the events from pos on and flushes, a batch at a time
+// so that no lock is held while writing, and returns the next position
+// and the channel to wait on after it. It reports false if w failed, the
 // subscriber is a whole ring behind, or the room is stopped.
+//
+//go:noinline
 func (r *parkRoom) writeFrom(w http.ResponseWriter, pos int) (int, <-chan struct{}, bool) {
-	var batch [64][]byte
+	var batch [8][]byte // small: the frame is on the handler's stack, which stays at 4 KiB
 	for {
 		r.mu.RLock()
 		total, next := r.total, r.next
@@ -103,7 +145,7 @@ func (r *parkRoom) writeFrom(w http.ResponseWriter, pos int) (int, <-chan struct
 		n := copy(batch[:], r.ringFrom(pos, total))
 		r.mu.RUnlock()
 		if n == 0 {
-			return pos, next, true
+			return pos, next, http.NewResponseController(w).Flush() == nil
 		}
 		for i, p := range batch[:n] {
 			if _, err := w.Write(p); err != nil {
@@ -146,6 +188,9 @@ func (f *floorPark) Publish(_ context.Context, room string, data []byte) error {
 func (f *floorPark) Shutdown(context.Context) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if !f.stopped {
+		close(f.quit)
+	}
 	f.stopped = true
 	for _, r := range f.rooms {
 		r.mu.Lock()
