@@ -370,3 +370,66 @@ func (c *soakConn) event() (room, seq, global int, err error) {
 }
 
 func (c *soakConn) Close() error { return c.conn.Close() }
+
+// TestEveryoneVanishes: all clients vanishing at once, as when a load
+// generator is killed, leave no client behind, and the goroutines and the
+// live heap back at their baseline, in either mode. Not parallel, so that
+// the counts are this test's.
+func TestEveryoneVanishes(t *testing.T) {
+	const streams = 500
+	cfg := sse.Config{}
+	h := newHooks(&cfg)
+	b, err := newSSE(cfg)
+	require.NoError(t, err)
+	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if c, err := b.Add(w, r, "r"); err == nil {
+			_ = c.Serve()
+		}
+	}))
+	t.Cleanup(func() { _ = b.Shutdown(ctx); ts.Close() })
+	addr := ts.Listener.Addr().String()
+	// The first stream starts what stays: the dense mode's writers,
+	// net/http's pools.
+	first, err := dialSoak(addr, "/events/r")
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = first.Close() })
+	h.client(t)
+	goroutines, heap := settle()
+	all := make([]*soakConn, streams)
+	for i := range all {
+		all[i], err = dialSoak(addr, "/events/r")
+		require.NoError(t, err)
+		h.client(t)
+	}
+	require.NoError(t, b.Publish(ctx, "r", sse.Event{Data: "1:2:3"}))
+	for _, s := range all {
+		room, seq, global, err := s.event()
+		require.NoError(t, err)
+		assert.Equal(t, []int{1, 2, 3}, []int{room, seq, global})
+	}
+	for _, s := range all {
+		_ = s.Close()
+	}
+	all = nil // the test's own ends of the connections
+	for range streams {
+		assert.Equal(t, sse.ReasonClientGone, h.gone(t).reason)
+	}
+	ssetest.Wait(t, "the goroutines back at their baseline", func() bool {
+		g, _ := settle()
+		return g <= goroutines+2
+	})
+	settle() // a second collection frees what net/http's pools held
+	_, after := settle()
+	t.Logf("the live heap grew by %d bytes a stream", (int64(after)-int64(heap))/streams)
+	// What stays is the capacity the broker's maps grew to (a map does
+	// not shrink), the runtime's threads and, on the default path, the
+	// exited goroutines the runtime keeps for reuse: up to 1.3 KiB a
+	// stream, where one left behind would hold 2.5 KiB or more (dense)
+	// or 20 (default).
+	limit := int64(streams) << 10
+	if testMode != "dense" {
+		limit = int64(streams) * 4 << 10
+	}
+	assert.Less(t, int64(after)-int64(heap), limit, "the live heap grew by %d bytes", int64(after)-int64(heap))
+	assert.Equal(t, 1, b.Stats().Clients)
+}
