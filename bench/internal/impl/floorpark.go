@@ -76,40 +76,50 @@ func (f *floorPark) room(name string) *parkRoom {
 }
 
 func (f *floorPark) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	var (
-		room *parkRoom
-		pos  int
-		next <-chan struct{}
-		ok   bool
-	)
-	opened := make(chan struct{})
+	// The head's result comes back by value through a channel, not in
+	// variables the job writes to: those would live on the heap for as
+	// long as the stream.
+	reply := make(chan parkStart, 1)
+	var st parkStart
 	select {
-	case f.heads <- func() { room, pos, next, ok = f.open(w, r); close(opened) }:
-		<-opened
+	case f.heads <- func() { reply <- f.open(w, r) }:
+		st = <-reply
 	case <-f.quit:
-	}
-	if !ok {
 		return
 	}
+	if !st.ok {
+		return
+	}
+	room, pos, next := st.room, st.pos, st.next
 	done := r.Context().Done()
 	for parkUntil(next, done) {
+		var ok bool
 		if pos, next, ok = room.writeFrom(w, pos); !ok {
 			return
 		}
 	}
 }
 
-// open sends the head and returns the stream's room, its place in the
-// room's log and the channel to wait on; false if the stream is over.
-func (f *floorPark) open(w http.ResponseWriter, r *http.Request) (*parkRoom, int, <-chan struct{}, bool) {
+// parkStart is what open returns: the stream's room, its place in the
+// room's log and the channel to wait on; ok is false if the stream is
+// over.
+type parkStart struct {
+	room *parkRoom
+	pos  int
+	next <-chan struct{}
+	ok   bool
+}
+
+// open sends the head and returns where the stream starts.
+func (f *floorPark) open(w http.ResponseWriter, r *http.Request) parkStart {
 	room := f.room(r.PathValue("room"))
 	room.mu.RLock()
 	pos, next, stopped := room.total, room.next, room.stopped
 	room.mu.RUnlock()
 	if stopped || !startStream(w, http.NewResponseController(w)) {
-		return nil, 0, nil, false
+		return parkStart{}
 	}
-	return room, pos, next, true
+	return parkStart{room: room, pos: pos, next: next, ok: true}
 }
 
 // parkUntil waits for next to close, reporting false if done closes
