@@ -20,6 +20,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -37,6 +38,9 @@ type rt3Server struct {
 	ts     *httptest.Server
 	addr   string
 	served chan rt3Served
+	// accepted counts the connections the server accepted, settled those
+	// of them hijacked or closed: none is still on its way to a handler.
+	accepted, settled atomic.Int64
 }
 
 type rt3Served struct {
@@ -63,7 +67,16 @@ func rt3Start(t *testing.T, cfg sse.Config) *rt3Server {
 		err = c.Serve()
 		s.served <- rt3Served{c: c, reqCtx: r.Context(), ctx: ctx, err: err}
 	})
-	s.ts = httptest.NewServer(mux)
+	s.ts = httptest.NewUnstartedServer(mux)
+	s.ts.Config.ConnState = func(_ net.Conn, st http.ConnState) {
+		switch st {
+		case http.StateNew:
+			s.accepted.Add(1)
+		case http.StateHijacked, http.StateClosed:
+			s.settled.Add(1)
+		}
+	}
+	s.ts.Start()
 	s.addr = s.ts.Listener.Addr().String()
 	t.Cleanup(func() {
 		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -610,6 +623,11 @@ func TestRedTeam3HangUpsKeepHooksAndSlots(t *testing.T) {
 	}
 	wg.Wait()
 	ssetest.Wait(t, "every hung-up stream to end", func() bool {
+		// Every connection accepted and done with: none is still on its
+		// way to Add, to take a slot after this.
+		if s.accepted.Load() < 4*60 || s.settled.Load() < s.accepted.Load() {
+			return false
+		}
 		mu.Lock()
 		defer mu.Unlock()
 		for _, v := range seen {
