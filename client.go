@@ -57,6 +57,12 @@ type Client struct {
 	done  chan struct{} // made by Done; closed once, when the stream is to end
 	wrote atomic.Bool   // an event was written since the last heartbeat tick
 
+	// served moves once from unserved to serving (Serve was called) or
+	// to abandoned (the handler ended first); see watch. unserved is
+	// closed by Serve to stop the watch.
+	served   atomic.Int32
+	unserved chan struct{}
+
 	mu     sync.Mutex
 	queue  []queued
 	spare  []queued
@@ -114,7 +120,7 @@ func (c *Client) Request() *http.Request { return c.req }
 // one done when the stream ends, with the request's values.
 func (c *Client) Context() context.Context {
 	if c.taken.Load() != nil {
-		return streamContext{c.req.Context(), c}
+		return streamContext{context.WithoutCancel(c.req.Context()), c}
 	}
 	return c.req.Context()
 }
@@ -342,17 +348,7 @@ func (c *Client) closeLocked(reason DisconnectReason) {
 	c.closed = true
 	c.reason = reason
 	if reason == ReasonSlow || reason == ReasonTimeout || reason == ReasonClientGone {
-		// Nobody will read these: count and drop them.
-		n := 0
-		for _, q := range c.queue {
-			if q.event {
-				n++
-			}
-		}
-		c.b.stats.dropped.Add(uint64(n))
-		clear(c.queue)
-		c.queue = c.queue[:0]
-		c.qbytes = 0
+		c.dropQueuedLocked() // nobody will read these
 	}
 	switch reason {
 	case ReasonSlow:
@@ -365,6 +361,14 @@ func (c *Client) closeLocked(reason DisconnectReason) {
 		close(c.done)
 	}
 	c.wakeUp() // Serve and the dense writers watch no other channel
+}
+
+// dropQueuedLocked counts what is queued as dropped and clears it.
+func (c *Client) dropQueuedLocked() {
+	c.b.stats.dropped.Add(uint64(countEvents(c.queue)))
+	clear(c.queue)
+	c.queue = c.queue[:0]
+	c.qbytes = 0
 }
 
 // dropping reports whether the stream ended in a way that leaves what

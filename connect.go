@@ -40,10 +40,11 @@ func (b *Broker) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // Add registers a client for the request, joins it to rooms, queues its
 // replay, sends the stream's headers at once, and returns. The handler
-// must then call [Client.Serve]. On error Add has already answered the
-// request (204 after Shutdown, 400 for a bad room, 406 for a bad Accept
-// header, 503 over MaxClients, the headers alone for HEAD) and the
-// handler should just return.
+// must then call [Client.Serve]; a handler that returns (or panics)
+// without calling it ends the stream, as if its peer had gone. On error
+// Add has already answered the request (204 after Shutdown, 400 for a bad
+// room, 406 for a bad Accept header, 503 over MaxClients, the headers
+// alone for HEAD) and the handler should just return.
 func (b *Broker) Add(w http.ResponseWriter, r *http.Request, rooms ...string) (*Client, error) {
 	var (
 		c    *Client
@@ -65,6 +66,10 @@ func (b *Broker) Add(w http.ResponseWriter, r *http.Request, rooms ...string) (*
 	if f := b.cfg.OnConnect; f != nil {
 		b.callback("OnConnect", func() { f(c) })
 	}
+	// After OnConnect, so that nothing can end the stream before it.
+	if t := c.taken.Load(); t == nil || !c.handOn(t) {
+		c.watch()
+	}
 	return c, nil
 }
 
@@ -77,6 +82,10 @@ func (b *Broker) add(w http.ResponseWriter, r *http.Request, rooms []string) (*C
 	if !acceptsEventStream(r.Header.Values("Accept"), b.cfg.LenientAccept) {
 		http.Error(w, "406 not acceptable: Accept must include text/event-stream", http.StatusNotAcceptable)
 		return nil, false, ErrNotAcceptable
+	}
+	if _, twice := w.Header()[addedHeader]; twice {
+		// The response is a stream already: nothing may be written.
+		return nil, false, ErrAddedTwice
 	}
 	if r.Method == http.MethodHead {
 		h := w.Header()
@@ -180,11 +189,20 @@ func (b *Broker) add(w http.ResponseWriter, r *http.Request, rooms []string) (*C
 		return nil, false, err
 	}
 	opened = true
+	// A mark for a second Add on this response. Headers set once the head
+	// is out are not sent (net/http sends only declared trailers), and
+	// the value is shared: it costs no allocation.
+	w.Header()[addedHeader] = addedValue
 	if c.holding {
 		miss = b.replayRemote(c, rooms)
 	}
 	return c, miss, nil
 }
+
+// addedHeader marks a response that Add has made a stream of.
+const addedHeader = "Sse-Stream-Added"
+
+var addedValue = []string{"1"}
 
 // opening is the one data-less block that starts a stream: a retry hint
 // (Config.Retry, or a delay drawn around Limits.ReconnectDelay, so that

@@ -42,6 +42,16 @@
 // One goroutine per broker sends heartbeat comments to clients that were
 // sent nothing during the last [Config.HeartbeatInterval].
 //
+// A handler calls [Broker.Add] once per request and [Client.Serve] once
+// per client ([ErrAddedTwice], [ErrServedTwice] otherwise). A handler
+// that returns or panics between the two ends its stream as if the peer
+// had gone: until Serve is called, one short-lived goroutine watches the
+// request's context.
+//
+// In tests with testing/synctest, make each broker inside the bubble that
+// uses it: its goroutines and channels belong to the bubble in which they
+// are made, and Go stops a process that uses them from another.
+//
 // # Dense mode
 //
 // With [Config.Dense], on Linux, the broker takes each plain HTTP/1.x

@@ -23,6 +23,15 @@ var (
 	// has answered with the stream's headers and no body.
 	ErrHeadRequest = errors.New("sse: a HEAD request gets a stream's headers, not a stream")
 
+	// ErrAddedTwice is returned by a second call of [Broker.Add] for one
+	// request: the first made its response a stream, which the second
+	// leaves alone.
+	ErrAddedTwice = errors.New("sse: Add was called twice for one request")
+
+	// ErrServedTwice is returned by a second call of [Client.Serve] for
+	// one client; the stream is served by the first.
+	ErrServedTwice = errors.New("sse: Serve was called twice for one client")
+
 	// ErrNoFlush is returned by [Broker.Add] when the ResponseWriter cannot
 	// flush, so events could not be streamed.
 	ErrNoFlush = errors.New("sse: response writer does not support flushing")

@@ -154,6 +154,11 @@ func (b *Broker) leaveLocked(c *Client, name string, now time.Time) {
 func (b *Broker) finish(c *Client) {
 	c.close(ReasonClientGone) // no-op unless the stream is still open
 	b.unregister(c)
+	// What a stream that ended otherwise (Remove, Shutdown) still had
+	// queued when its peer went is nobody's now.
+	c.mu.Lock()
+	c.dropQueuedLocked()
+	c.mu.Unlock()
 	c.endBody()
 	if f := b.cfg.OnDisconnect; f != nil {
 		b.callback("OnDisconnect", func() { f(c, c.reason) })

@@ -54,10 +54,24 @@ func (c *Client) recycle(batch []queued) {
 // broker's writers: Serve returns nil at once, and the stream goes on
 // after the handler has returned, until [Client.Context] is done. Its
 // end is told to Config.OnDisconnect alone.
+//
+// Serve is to be called once; a second call returns [ErrServedTwice] at
+// once. If the stream ended before Serve was called (the peer went while
+// the handler was still busy), Serve returns nil at once.
 func (c *Client) Serve() error {
-	t := c.taken.Load()
-	if t != nil && c.handOn(t) {
-		return nil
+	if !c.served.CompareAndSwap(unserved, serving) {
+		if c.served.Load() == serving {
+			return ErrServedTwice
+		}
+		return nil // the stream ended before Serve was called (see watch)
+	}
+	if c.unserved != nil {
+		close(c.unserved)
+		c.unserved = nil
+	}
+	t := c.tk.Load()
+	if t != nil && t.wr != nil {
+		return nil // the broker's writers have it (Add handed it on)
 	}
 	c.wmu.Lock()
 	c.serving = true
@@ -88,6 +102,9 @@ func (c *Client) Serve() error {
 		if len(batch) > 0 {
 			err := c.write(batch)
 			if err != nil {
+				// How much of the batch reached the peer is not known:
+				// its events count as dropped, not delivered.
+				c.b.stats.dropped.Add(uint64(countEvents(batch)))
 				if errors.Is(err, os.ErrDeadlineExceeded) {
 					c.close(ReasonTimeout)
 				} else {
@@ -101,6 +118,37 @@ func (c *Client) Serve() error {
 			return c.err()
 		}
 	}
+}
+
+// The states of Client.served.
+const (
+	unserved int32 = iota
+	serving
+	abandoned
+)
+
+// watch ends the stream if the request's context is done (the handler has
+// returned or panicked, or the peer has gone) before Serve is called: no
+// one else would unregister the client. The watching goroutine lives only
+// until Serve, normally microseconds; a stream handed on to the broker's
+// writers by Add needs none.
+func (c *Client) watch() {
+	stop := make(chan struct{})
+	c.unserved = stop
+	done := c.req.Context().Done()
+	go func() {
+		select {
+		case <-done:
+			if c.served.CompareAndSwap(unserved, abandoned) {
+				c.close(ReasonClientGone)
+				if t := c.tk.Load(); t != nil {
+					_ = t.conn.Close() // taken over, so net/http will not
+				}
+				c.b.finish(c)
+			}
+		case <-stop:
+		}
+	}()
 }
 
 // park waits for the writer's next wake-up. It waits on one channel in

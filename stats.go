@@ -3,12 +3,18 @@ package sse
 import "sync/atomic"
 
 // Stats is a snapshot of a broker's counters. Counts are since [New].
+//
+// Every event queued for a client ends up in Delivered or Dropped once
+// its stream has ended. A write that fails on the default path counts
+// the events of its whole batch as dropped, since net/http's buffers hide
+// how much of it reached the socket; a stream taken over (Config.Dense)
+// counts exactly, event by event.
 type Stats struct {
 	Clients         int    // connected now
 	Rooms           int    // rooms with members or history now
 	Published       uint64 // events accepted by Publish, PublishAll, Broadcast and Send
-	Delivered       uint64 // events written to a client (one per recipient)
-	Dropped         uint64 // queued events discarded because their client was dropped or went
+	Delivered       uint64 // events known written whole to a client's connection (one per recipient)
+	Dropped         uint64 // events discarded because their client was dropped or went, or whose write failed (see below)
 	SlowDisconnects uint64 // clients dropped because their queue was full
 	Timeouts        uint64 // clients dropped because a write passed Limits.WriteTimeout
 	Rejected        uint64 // requests turned away by Limits.MaxClients

@@ -3,6 +3,8 @@ package sse
 import (
 	"bytes"
 	"context"
+	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"sync/atomic"
@@ -27,11 +29,11 @@ type takeover struct {
 	expired  atomic.Uint32 // the stall whose write timeout passed
 
 	// The writer's own: one writer at a time, ordered by state.
-	pending       []byte // written to no socket yet, of a write the socket took part of
-	pendingEvents int
-	timer         *time.Timer // Limits.WriteTimeout for pending
-	stalls        uint32
-	ended         bool
+	pending     []byte      // written to no socket yet, of a write the socket took part of
+	pendingEnds []int       // where each event in pending ends, in it
+	timer       *time.Timer // Limits.WriteTimeout for pending
+	stalls      uint32
+	ended       bool
 }
 
 // canTake reports whether Add should take the request's connection over:
@@ -50,6 +52,10 @@ func (b *Broker) canTake(c *Client) bool {
 // client cannot be streamed to.
 func (b *Broker) takeOver(c *Client, w http.ResponseWriter) (bool, error) {
 	conn, brw, err := c.rc.Hijack()
+	if errors.Is(err, http.ErrHijacked) {
+		// Someone else has the connection: nothing can be written.
+		return true, fmt.Errorf("sse: the connection was hijacked before Add: %w", err)
+	}
 	if err != nil {
 		return false, nil
 	}
@@ -146,8 +152,11 @@ func (t *takeover) writeConn(batch []queued) error {
 // ends, with the request's values. The request's own context is done as
 // soon as the handler returns.
 type streamContext struct {
-	context.Context // the request's, for its values
-	c               *Client
+	// The request's, for its values, without its cancellation: so that
+	// context.Cause, which looks for a canceled parent through Value, is
+	// nil while the stream lives on every Go version.
+	context.Context
+	c *Client
 }
 
 func (s streamContext) Deadline() (time.Time, bool) { return time.Time{}, false }

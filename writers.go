@@ -173,36 +173,36 @@ func (w *writers) write(c *Client, t *takeover, buf []byte) []byte {
 			w.fail(c, t, err)
 			return buf
 		}
-		t.pending = t.pending[n:]
+		t.advance(c, n)
 		if len(t.pending) > 0 {
 			if c.dropping() {
 				w.end(c, t)
 			}
 			return buf // the poller queues it again when the socket has room
 		}
-		t.pending = nil
-		t.drained(c)
+		t.unstall()
 	}
 	batch, closed := c.take()
 	for _, q := range batch {
 		buf = append(buf, q.p...)
 	}
-	events := countEvents(batch)
-	c.recycle(batch)
 	if len(buf) > 0 {
 		n, err := writeNow(t.raw, buf)
 		if err != nil {
+			w.b.stats.dropped.Add(uint64(countEvents(batch)))
+			c.recycle(batch)
 			w.fail(c, t, err)
 			return buf
 		}
 		if n < len(buf) {
-			t.pending = append([]byte(nil), buf[n:]...)
-			t.pendingEvents = events
+			t.keep(c, batch, buf, n)
+			c.recycle(batch)
 			t.stall(c, w.b.limits.WriteTimeout)
 			return shrink(buf)
 		}
-		c.delivered(events)
+		c.delivered(countEvents(batch))
 	}
+	c.recycle(batch)
 	if closed {
 		w.end(c, t)
 	}
@@ -240,10 +240,8 @@ func (w *writers) end(c *Client, t *takeover) {
 		w.b.hookError(c, fmt.Errorf("sse: a write to the client took longer than Limits.WriteTimeout (%v): %w", w.b.limits.WriteTimeout, os.ErrDeadlineExceeded))
 	}
 	c.close(ReasonClientGone) // a no-op unless the peer went first
-	if len(t.pending) > 0 {
-		w.b.stats.dropped.Add(uint64(t.pendingEvents))
-		t.pending = nil
-	}
+	w.b.stats.dropped.Add(uint64(len(t.pendingEnds)))
+	t.pending, t.pendingEnds = nil, nil
 	w.poll.remove(t)
 	_ = t.conn.Close()
 	// Unregistering takes the broker's lock and calls OnDisconnect: not
@@ -271,13 +269,47 @@ func (t *takeover) timedOut() bool {
 	return len(t.pending) > 0 && t.stalls > 0 && t.expired.Load() == t.stalls
 }
 
-// drained counts the pending events as delivered and stops their
-// timeout.
-func (t *takeover) drained(c *Client) {
+// keep makes what the socket took n bytes of, buf, pending: the events
+// of batch written whole count as delivered, the others are remembered by
+// where they end in pending.
+func (t *takeover) keep(c *Client, batch []queued, buf []byte, n int) {
+	t.pending = append([]byte(nil), buf[n:]...)
+	end, whole := 0, 0
+	for _, q := range batch {
+		end += len(q.p)
+		switch {
+		case !q.event:
+		case end <= n:
+			whole++
+		default:
+			t.pendingEnds = append(t.pendingEnds, end-n)
+		}
+	}
+	c.delivered(whole)
+}
+
+// advance takes n written bytes off pending; the events that end within
+// them count as delivered.
+func (t *takeover) advance(c *Client, n int) {
+	t.pending = t.pending[n:]
+	whole := 0
+	for whole < len(t.pendingEnds) && t.pendingEnds[whole] <= n {
+		whole++
+	}
+	t.pendingEnds = t.pendingEnds[whole:]
+	for i := range t.pendingEnds {
+		t.pendingEnds[i] -= n
+	}
+	c.delivered(whole)
+	if len(t.pending) == 0 {
+		t.pending, t.pendingEnds = nil, nil
+	}
+}
+
+// unstall stops the write timeout of pending bytes once they are written.
+func (t *takeover) unstall() {
 	if t.timer != nil {
 		t.timer.Stop()
 		t.timer = nil
 	}
-	c.delivered(t.pendingEvents)
-	t.pendingEvents = 0
 }
