@@ -18,11 +18,12 @@ import (
 // one unused for a whole reapEvery exits, so that an idle broker keeps
 // none, and Shutdown stops them all.
 type helper struct {
-	work chan struct{} // a job is set; closed to make the helper exit
-	done chan struct{} // the job is done
-	f    func()
-	pan  any // a panic of f, raised again on the caller's goroutine
-	used bool
+	work  chan struct{} // a job is set; closed to make the helper exit
+	done  chan struct{} // the job is done
+	f     func()
+	async bool // nobody waits for f: the helper puts itself back
+	pan   any  // a panic of f, raised again on the caller's goroutine
+	used  bool
 }
 
 // reapEvery is how long a helper may wait unused before it exits.
@@ -49,6 +50,20 @@ func (hs *helpers) run(f func()) {
 	hs.put(h)
 }
 
+// spawn runs f on a helper without waiting for it, as a go statement
+// would, but on a goroutine that exists already: one made per stream
+// would make the runtime start every new goroutine (net/http's among
+// them) with a larger stack, about 1 KiB more a stream. f must not panic.
+func (hs *helpers) spawn(f func()) {
+	h := hs.get()
+	if h == nil {
+		go f()
+		return
+	}
+	h.f, h.async = f, true
+	h.work <- struct{}{}
+}
+
 func (hs *helpers) get() *helper {
 	hs.mu.Lock()
 	defer hs.mu.Unlock()
@@ -62,7 +77,7 @@ func (hs *helpers) get() *helper {
 		return h
 	}
 	h := &helper{work: make(chan struct{}), done: make(chan struct{})}
-	go h.loop()
+	go h.loop(hs)
 	return h
 }
 
@@ -98,8 +113,14 @@ func (hs *helpers) stop() {
 	hs.free = nil
 }
 
-func (h *helper) loop() {
+func (h *helper) loop(hs *helpers) {
 	for range h.work {
+		if h.async {
+			h.f()
+			h.async = false
+			hs.put(h)
+			continue
+		}
 		h.call()
 		h.done <- struct{}{}
 	}

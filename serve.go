@@ -129,14 +129,14 @@ const (
 
 // watch ends the stream if the request's context is done (the handler has
 // returned or panicked, or the peer has gone) before Serve is called: no
-// one else would unregister the client. The watching goroutine lives only
-// until Serve, normally microseconds; a stream handed on to the broker's
-// writers by Add needs none.
+// one else would unregister the client. One of the broker's helpers
+// watches, only until Serve, normally microseconds; a stream handed on to
+// the broker's writers by Add needs none.
 func (c *Client) watch() {
 	stop := make(chan struct{})
 	c.unserved = stop
 	done := c.req.Context().Done()
-	go func() {
+	c.b.helpers.spawn(func() {
 		select {
 		case <-done:
 			if c.served.CompareAndSwap(unserved, abandoned) {
@@ -148,7 +148,7 @@ func (c *Client) watch() {
 			}
 		case <-stop:
 		}
-	}()
+	})
 }
 
 // park waits for the writer's next wake-up. It waits on one channel in
