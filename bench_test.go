@@ -37,7 +37,12 @@ func BenchmarkPublish(b *testing.B) {
 			ctx, cancel := context.WithCancel(context.Background())
 			served := make(chan struct{}, n)
 			for range n {
-				r := httptest.NewRequestWithContext(ctx, http.MethodGet, "/", nil)
+				// A context of its own per request, as net/http gives each:
+				// one shared by every writer would make its channel a point
+				// of contention that no server has.
+				rctx, rcancel := context.WithCancel(ctx)
+				defer rcancel()
+				r := httptest.NewRequestWithContext(rctx, http.MethodGet, "/", nil)
 				r.Header.Set("Accept", "text/event-stream")
 				c, err := br.Add(&discardWriter{h: http.Header{}}, r, "room")
 				if err != nil {

@@ -57,12 +57,6 @@ type Client struct {
 	done  chan struct{} // made by Done; closed once, when the stream is to end
 	wrote atomic.Bool   // an event was written since the last heartbeat tick
 
-	// served moves once from unserved to serving (Serve was called) or
-	// to abandoned (the handler ended first); see watch. unserved is
-	// closed by Serve to stop the watch.
-	served   atomic.Int32
-	unserved chan struct{}
-
 	mu     sync.Mutex
 	queue  []queued
 	spare  []queued
@@ -100,6 +94,12 @@ type Client struct {
 	// once Serve hands the stream on.
 	taken atomic.Pointer[takeover]
 	tk    atomic.Pointer[takeover]
+
+	// served moves once from unserved to serving (Serve was called) or
+	// to abandoned (the handler ended first); see watch. unserved is
+	// closed by Serve to stop the watch.
+	served   atomic.Int32
+	unserved chan struct{}
 }
 
 type queued struct {
