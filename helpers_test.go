@@ -22,14 +22,20 @@ func newBroker(t *testing.T, cfg sse.Config) (*sse.Broker, *httptest.Server) {
 	mux := http.NewServeMux()
 	mux.Handle("GET /events/{room}", b)
 	mux.Handle("GET /events", b)
-	ts := httptest.NewServer(mux)
+	return b, startServer(t, b, mux)
+}
+
+// startServer serves h for the test; at its end b is shut down, then the
+// server closed.
+func startServer(t *testing.T, b *sse.Broker, h http.Handler) *httptest.Server {
+	ts := httptest.NewServer(h)
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		_ = b.Shutdown(ctx)
 		ts.Close()
 	})
-	return b, ts
+	return ts
 }
 
 // hooks records connections and disconnections on channels.

@@ -34,14 +34,21 @@ func rt4Server(t *testing.T, cfg sse.Config, handler func(b *sse.Broker, w http.
 	t.Helper()
 	b, err := newSSE(cfg)
 	require.NoError(t, err)
-	ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handler(b, w, r) }))
-	t.Cleanup(func() {
-		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = b.Shutdown(sctx)
-		ts.Close()
-	})
-	return b, ts
+	return b, startServer(t, b, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handler(b, w, r) }))
+}
+
+// rt4Stalled opens a stream whose peer never reads on a broker of its
+// own and publishes one event of size bytes to it, returning once the
+// writer has taken it.
+func rt4Stalled(t *testing.T, cfg sse.Config, size int) (*sse.Broker, *httptest.Server, *hooks, *sse.Client) {
+	t.Helper()
+	h := newHooks(&cfg)
+	b, ts := newBroker(t, cfg)
+	dialStalled(t, ts.Listener.Addr().String(), "/events/r")
+	c := h.client(t)
+	require.NoError(t, b.Publish(ctx, "r", sse.Event{Data: strings.Repeat("x", size)}))
+	ssetest.Wait(t, "the writer to take the large event", func() bool { n, _ := c.Queued(); return n == 0 })
+	return b, ts, h, c
 }
 
 // rt4Read reads a stream's response head with net/http's own parser
@@ -213,12 +220,7 @@ func TestRedTeam4NoServeLeaks(t *testing.T) {
 func TestRedTeam4StatsEventInFlightCountedNowhere(t *testing.T) {
 	t.Parallel()
 	cfg := sse.Config{HeartbeatInterval: -1, Limits: sse.Limits{WriteTimeout: 300 * time.Millisecond, QueueBytes: 64 << 20}}
-	h := newHooks(&cfg)
-	b, ts := newBroker(t, cfg)
-	dialStalled(t, ts.Listener.Addr().String(), "/events/r")
-	c := h.client(t)
-	require.NoError(t, b.Publish(ctx, "r", sse.Event{Data: strings.Repeat("x", 6<<20)}))
-	ssetest.Wait(t, "the writer to take the large event", func() bool { n, _ := c.Queued(); return n == 0 })
+	b, _, h, _ := rt4Stalled(t, cfg, 6<<20)
 	require.NoError(t, b.Publish(ctx, "r", sse.Event{Data: "small"}))
 	d := h.gone(t)
 	require.Equal(t, sse.ReasonTimeout, d.reason)
@@ -433,12 +435,7 @@ func TestRedTeam4AddTwice(t *testing.T) {
 func TestRedTeam4ShutdownContextExpires(t *testing.T) {
 	t.Parallel()
 	cfg := sse.Config{HeartbeatInterval: -1, Limits: sse.Limits{WriteTimeout: 500 * time.Millisecond, QueueBytes: 64 << 20}}
-	h := newHooks(&cfg)
-	b, ts := newBroker(t, cfg)
-	dialStalled(t, ts.Listener.Addr().String(), "/events/r")
-	c := h.client(t)
-	require.NoError(t, b.Publish(ctx, "r", sse.Event{Data: strings.Repeat("x", 8<<20)}))
-	ssetest.Wait(t, "the writer to take the event", func() bool { n, _ := c.Queued(); return n == 0 })
+	b, ts, h, c := rt4Stalled(t, cfg, 8<<20)
 	sctx, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
 	defer cancel()
 	assert.ErrorIs(t, b.Shutdown(sctx), context.DeadlineExceeded)
