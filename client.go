@@ -91,7 +91,7 @@ type Client struct {
 
 	// taken is set by Add when it has taken the connection over
 	// (Config.Dense), and w and rc are nil from then on; tk is set to it
-	// once Serve hands the stream on.
+	// once Add hands the stream on (handOn).
 	taken atomic.Pointer[takeover]
 	tk    atomic.Pointer[takeover]
 
@@ -360,7 +360,7 @@ func (c *Client) closeLocked(reason DisconnectReason) {
 	if c.done != nil {
 		close(c.done)
 	}
-	c.wakeUp() // Serve and the dense writers watch no other channel
+	c.wakeUp() // Serve and the dense writers learn of the end through wake
 }
 
 // dropQueuedLocked counts what is queued as dropped and clears it.

@@ -42,12 +42,12 @@ func (b *Broker) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // replay, sends the stream's headers at once, and returns. Nothing may
 // have written to the response before (a middleware's WriteHeader would
 // send its head instead of the stream's, which net/http does not let Add
-// detect). The handler
-// must then call [Client.Serve]; a handler that returns (or panics)
-// without calling it ends the stream, as if its peer had gone. On error
-// Add has already answered the request (204 after Shutdown, 400 for a bad
-// room, 406 for a bad Accept header, 503 over MaxClients, the headers
-// alone for HEAD) and the handler should just return.
+// detect). The handler must then call [Client.Serve]; a handler that
+// returns (or panics) without calling it ends the stream, as if its peer
+// had gone. On error Add has already answered the request (204 after
+// Shutdown, 400 for a bad room, 406 for a bad Accept header, 503 over
+// MaxClients, the headers alone for HEAD) and the handler should just
+// return.
 func (b *Broker) Add(w http.ResponseWriter, r *http.Request, rooms ...string) (*Client, error) {
 	var (
 		c    *Client

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/roomcast/sse"
+	"github.com/roomcast/sse/internal/ssetest"
 	"github.com/stretchr/testify/require"
 )
 
@@ -58,24 +59,26 @@ func newHooks(cfg *sse.Config) *hooks {
 
 func (h *hooks) client(t *testing.T) *sse.Client {
 	t.Helper()
-	select {
-	case c := <-h.connected:
-		return c
-	case <-time.After(10 * time.Second):
-		t.Fatal("no client connected")
-	}
-	return nil
+	return receive(t, h.connected, "no client connected")
 }
 
 func (h *hooks) gone(t *testing.T) disconnect {
 	t.Helper()
+	return receive(t, h.disconnected, "no client disconnected")
+}
+
+// receive returns the next value on ch, failing the test with what if
+// none comes within ssetest.Timeout.
+func receive[T any](t *testing.T, ch <-chan T, what string) T {
+	t.Helper()
 	select {
-	case d := <-h.disconnected:
-		return d
-	case <-time.After(10 * time.Second):
-		t.Fatal("no client disconnected")
+	case v := <-ch:
+		return v
+	case <-time.After(ssetest.Timeout):
+		t.Fatal(what)
 	}
-	return disconnect{}
+	var zero T
+	return zero
 }
 
 // newSSE is sse.New in the stream mode under test (see ssetest.Modes).

@@ -89,13 +89,7 @@ func rt3Start(t *testing.T, cfg sse.Config) *rt3Server {
 
 func (s *rt3Server) waitServed(t *testing.T) rt3Served {
 	t.Helper()
-	select {
-	case v := <-s.served:
-		return v
-	case <-time.After(ssetest.Timeout):
-		t.Fatal("Serve did not return")
-	}
-	return rt3Served{}
+	return receive(t, s.served, "Serve did not return")
 }
 
 // rt3Dial opens a raw stream whose socket receives into a small buffer

@@ -465,7 +465,7 @@ func TestRedTeam4ShutdownContextExpires(t *testing.T) {
 }
 
 // TestRedTeam4HooksRaceTakeover: OnConnect runs after the takeover but
-// before Serve hands the stream on. Sending, setting the retry and
+// before the stream is handed on to the writers. Sending, setting the retry and
 // removing the client from it, then panicking, must give the client the
 // opening block, the sent event and the retry block in order, end the
 // stream as removed, and call a panicking OnDisconnect once; several

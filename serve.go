@@ -151,8 +151,8 @@ func (c *Client) watch() {
 	})
 }
 
-// park waits for the writer's next wake-up. It waits on one channel in
-// a frame of its own, so that a parked handler's stack is shallow enough
+// park waits for the writer's next wake-up or the request's end, in a
+// frame of its own, so that a parked handler's stack is shallow enough
 // for the garbage collector to shrink it back after a deep write.
 //
 //go:noinline

@@ -85,17 +85,17 @@ func (b *Broker) takeOver(c *Client, w http.ResponseWriter) (bool, error) {
 		return true, err
 	}
 	_ = conn.SetWriteDeadline(time.Time{})
-	// The response and its buffers are net/http's to free now. Serve
-	// hands the stream on, so that OnConnect comes before anything that
-	// could end it.
+	// The response and its buffers are net/http's to free now. Add
+	// hands the stream on after OnConnect, so that nothing can end it
+	// before.
 	c.w, c.rc = nil, nil
 	c.taken.Store(&takeover{conn: conn, raw: rawConn(conn)})
 	return true, nil
 }
 
 // handOn gives a taken-over stream to the writers and the poller, or,
-// for a connection they cannot watch, leaves it to Serve, which is
-// calling. It reports whether the writers have it.
+// for a connection they cannot watch, leaves it to Serve. It reports
+// whether the writers have it.
 func (c *Client) handOn(t *takeover) bool {
 	if t.raw != nil {
 		if wr := c.b.writers(); wr != nil && wr.poll.add(c, t) == nil {

@@ -105,6 +105,18 @@ func TestQuietRoomExpires(t *testing.T) {
 	require.NotEmpty(t, ev.ID, "the resync carries the client's new position")
 }
 
+// startCutPair starts a redis-server and two nodes keeping 10 events: pub
+// publishes, and cut, whose subscription the test kills, comes back only
+// after a second (a long backoff keeps it down while a burst goes).
+func startCutPair(t *testing.T) (srv *redistest.Server, pub, cut *trustNode) {
+	t.Helper()
+	srv = redistest.Start(t)
+	cfg := sse.Config{History: sse.History{Size: 10}, Limits: sse.Limits{QueueEvents: 10000}}
+	pub = startTrustNode(t, srv.Addr, "pub", cfg, 10*time.Millisecond)
+	cut = startTrustNode(t, srv.Addr, "cut", cfg, time.Second)
+	return srv, pub, cut
+}
+
 // TestSubscriptionCutWhileTrimmed cuts a node's subscription while 200
 // events are published with History.Size 10: its client is told to
 // resync where the node lost events, then gets everything after that
@@ -112,11 +124,7 @@ func TestQuietRoomExpires(t *testing.T) {
 // resync).
 func TestSubscriptionCutWhileTrimmed(t *testing.T) {
 	t.Parallel()
-	srv := redistest.Start(t)
-	cfg := sse.Config{History: sse.History{Size: 10}, Limits: sse.Limits{QueueEvents: 10000}}
-	pub := startTrustNode(t, srv.Addr, "pub", cfg, 10*time.Millisecond)
-	// A long backoff keeps the subscription down while the burst goes.
-	cut := startTrustNode(t, srv.Addr, "cut", cfg, time.Second)
+	srv, pub, cut := startCutPair(t)
 	s := ssetest.Open(t, nil, cut.url+"/?rooms=r", nil)
 	publish := func(i int) { require.NoError(t, pub.b.Publish(ctx, "r", sse.Event{Data: strconv.Itoa(i)})) }
 	for i := range 10 {
@@ -269,10 +277,7 @@ func TestPublishDuringAStall(t *testing.T) {
 // first, not after an event published after the one it excuses.
 func TestGapBeforeOtherRoomsRecovered(t *testing.T) {
 	t.Parallel()
-	srv := redistest.Start(t)
-	cfg := sse.Config{History: sse.History{Size: 10}, Limits: sse.Limits{QueueEvents: 10000}}
-	pub := startTrustNode(t, srv.Addr, "pub", cfg, 10*time.Millisecond)
-	cut := startTrustNode(t, srv.Addr, "cut", cfg, time.Second)
+	srv, pub, cut := startCutPair(t)
 	s := ssetest.Open(t, nil, cut.url+"/?rooms=q,r", nil)
 	publish := func(room, data string) {
 		require.NoError(t, pub.b.Publish(ctx, room, sse.Event{Data: data}))
